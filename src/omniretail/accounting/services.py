@@ -1,0 +1,178 @@
+"""Fiscal documents and the books. Reacts to events inside the transaction
+that causes them (see omniretail.wiring): nothing imports this app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from omniretail.accounting.domain import (
+    CASH,
+    CASH_ROUNDING,
+    DEFAULT_CHART,
+    SALES,
+    VAT_PAYABLE,
+    Posting,
+    postings_balanced,
+    postings_net,
+)
+from omniretail.accounting.models import Account, JournalEntry, JournalLine, Receipt
+from omniretail.core.errors import ValidationFailed
+from omniretail.core.models import OutboxEvent, Terminal
+from omniretail.core.series import series_take
+from omniretail.orders.models import Order
+
+
+def accounts_ensure_default() -> dict[str, Account]:
+    existing = {a.code: a for a in Account.objects.all()}
+    missing = [
+        Account(code=code, name=name, type=kind)
+        for code, name, kind in DEFAULT_CHART
+        if code not in existing
+    ]
+    if missing:
+        Account.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {a.code: a for a in Account.objects.all()}
+    return existing
+
+
+def journal_post(
+    *,
+    date: Any,
+    description: str,
+    reference_type: str,
+    reference_id: str,
+    currency: str,
+    postings: list[Posting],
+    channel_id: int | None = None,
+    store_id: int | None = None,
+) -> JournalEntry:
+    """Post one balanced entry; an unbalanced one is a bug and is refused."""
+    lines = postings_net(postings)
+    if not lines or not postings_balanced(lines):
+        raise ValidationFailed(
+            f"journal entry for {reference_type} {reference_id} does not balance",
+            code="unbalanced",
+        )
+    accounts = accounts_ensure_default()
+    entry = JournalEntry.objects.create(
+        date=date,
+        description=description,
+        reference_type=reference_type,
+        reference_id=reference_id,
+        channel_id=channel_id,
+        store_id=store_id,
+        currency=currency,
+    )
+    JournalLine.objects.bulk_create(
+        [
+            JournalLine(entry=entry, account=accounts[p.account], debit=p.debit, credit=p.credit)
+            for p in lines
+        ]
+    )
+    return entry
+
+
+def _money(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def receipt_issue(*, order: Order, terminal: Terminal) -> Receipt:
+    """Number, chain and store the receipt of a paid POS order. The number is
+    taken now, at posting, in the sale's transaction."""
+    lines = [
+        {
+            "line_no": line.line_no,
+            "sku": line.sku.sku,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": _money(line.unit_price),
+            "tax_rate": _money(line.tax_rate),
+            "net": _money(line.net),
+            "tax": _money(line.tax),
+            "gross": _money(line.gross),
+        }
+        for line in order.lines.select_related("sku").order_by("line_no")
+    ]
+    summary: dict[str, dict[str, Decimal]] = {}
+    for line in order.lines.all():
+        bucket = summary.setdefault(
+            _money(line.tax_rate), {"net": Decimal(0), "tax": Decimal(0)}
+        )
+        bucket["net"] += line.net
+        bucket["tax"] += line.tax
+    tax_summary = [
+        {"rate": rate, "net": _money(v["net"]), "tax": _money(v["tax"])}
+        for rate, v in sorted(summary.items())
+    ]
+    payments = [
+        {
+            "tender": p.tender,
+            "amount": _money(p.amount),
+            "tendered": _money(p.tendered),
+            "change": _money(p.change),
+            "rounding": _money(p.rounding),
+        }
+        for p in order.payments.order_by("pk")
+    ]
+    receipt = Receipt(
+        series_id=terminal.receipt_series_id,
+        order=order,
+        terminal=terminal,
+        store_id=terminal.store_id,
+        channel_id=order.channel_id,
+        issued_at=timezone.now(),
+        currency=order.currency,
+        total_net=order.total_net,
+        total_tax=order.total_tax,
+        total_gross=order.total_gross,
+        lines=lines,
+        tax_summary=tax_summary,
+        payments=payments,
+    )
+
+    def fields_for(number: int, full_number: str, previous_hash: str) -> Mapping[str, Any]:
+        receipt.number, receipt.full_number = number, full_number
+        return receipt.hash_fields()
+
+    numbered = series_take(series_id=terminal.receipt_series_id, fields_for=fields_for)
+    receipt.previous_hash, receipt.hash = numbered.previous_hash, numbered.hash
+    receipt.save(force_insert=True)
+    return receipt
+
+
+def sale_book(*, order: Order, reference: str) -> JournalEntry:
+    """Dr cash received; Cr sales (net, by channel) and VAT; cash rounding apart."""
+    postings: list[Posting] = []
+    for p in order.payments.all():
+        if p.tender == "cash":
+            postings.append(Posting(CASH, debit=p.amount + p.rounding))
+            if p.rounding:
+                postings.append(Posting(CASH_ROUNDING, credit=p.rounding))
+    postings.append(Posting(SALES, credit=order.total_net))
+    postings.append(Posting(VAT_PAYABLE, credit=order.total_tax))
+    return journal_post(
+        date=timezone.localdate(order.placed_at),
+        description=f"Sale {reference}",
+        reference_type="order",
+        reference_id=str(order.pk),
+        currency=order.currency,
+        postings=postings,
+        channel_id=order.channel_id,
+        store_id=order.store_id,
+    )
+
+
+def on_sale_completed(event: OutboxEvent) -> None:
+    """In-transaction handler of `sale.completed`: the receipt and the books."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("sale.completed must be handled inside the sale's transaction")
+    order = Order.objects.select_related("terminal").get(pk=event.payload["order_id"])
+    if order.terminal is None:
+        raise ValidationFailed("a carry-out sale needs the terminal that rang it up", field="terminal")
+    receipt = receipt_issue(order=order, terminal=order.terminal)
+    sale_book(order=order, reference=receipt.full_number)

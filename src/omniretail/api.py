@@ -1,0 +1,76 @@
+"""The one JSON API (`/api/v1/`, OpenAPI at `/api/docs`). Each app adds its router."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as SchemaValidationError
+
+from omniretail.catalog.api import router as catalog_router
+from omniretail.channels.pos.api import router as pos_router
+from omniretail.core.api_auth import KeyAuth, StaffSessionAuth
+from omniretail.core.errors import DomainError
+from omniretail.inventory.api import router as inventory_router
+
+api = NinjaAPI(
+    title="OmniRetail API",
+    version="1",
+    description=(
+        "One system of record for stores and online channels. Authenticate with "
+        "`Authorization: Bearer omni_<prefix>_<secret>` (channel or terminal key) or a "
+        "staff session. Mutating calls accept an `Idempotency-Key` header."
+    ),
+    auth=[KeyAuth(), StaffSessionAuth()],
+    docs_url="/docs",
+    urls_namespace="api-v1",
+)
+
+
+def _field_path(loc: list[Any]) -> str:
+    parts = [p for p in loc if p not in ("body", "payload", "query", "path", "header")]
+    text = ""
+    for p in parts:
+        text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
+    return text or "body"
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, {"error": exc.as_dict()}, status=exc.http_status)
+
+
+@api.exception_handler(SchemaValidationError)
+def _schema_error(request: HttpRequest, exc: SchemaValidationError) -> HttpResponse:
+    errors = [
+        {"field": _field_path(list(e.get("loc", []))), "message": e.get("msg", "invalid")}
+        for e in exc.errors
+    ]
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    body = {
+        "error": {
+            "code": "invalid",
+            "message": f"{first['field']}: {first['message']}",
+            "field": first["field"],
+            "errors": errors,
+        }
+    }
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    body = {
+        "error": {
+            "code": "unauthenticated",
+            "message": "Send 'Authorization: Bearer <api key>' or sign in as staff.",
+        }
+    }
+    return api.create_response(request, body, status=401)
+
+
+api.add_router("/catalog", catalog_router)
+api.add_router("/inventory", inventory_router)
+api.add_router("/pos", pos_router)

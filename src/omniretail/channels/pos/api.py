@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from omniretail.channels.pos.services import (
+    SaleLine,
+    SaleResult,
+    Tender,
+    pos_sale_record,
+    sale_load,
+)
+from omniretail.core.api_auth import idempotency_key, request_actor
+from omniretail.core.errors import NotFound, ValidationFailed
+from omniretail.core.idempotency import idempotent_call, request_fingerprint
+from omniretail.core.models import Terminal
+
+router = Router(tags=["pos"])
+
+
+class SaleLineIn(Schema):
+    sku: str | None = Field(None, description="SKU code; or give barcode")
+    barcode: str | None = Field(None, description="What the scanner read")
+    quantity: int = Field(1, description="Units sold, above 0")
+
+
+class TenderIn(Schema):
+    type: str = Field(..., description="'cash'")
+    amount: Decimal = Field(..., description="Amount handed over, e.g. \"50.00\"")
+
+
+class SaleIn(Schema):
+    terminal: str | None = Field(
+        None, description="Terminal code; optional with a terminal key (its own terminal)"
+    )
+    client_uuid: UUID = Field(..., description="Made by the till; a resend returns the first sale")
+    lines: list[SaleLineIn]
+    tenders: list[TenderIn]
+    customer_id: int | None = None
+
+
+class SaleLineOut(Schema):
+    line_no: int
+    sku: str
+    description: str
+    quantity: int
+    unit_price: str
+    tax_rate: str
+    gross: str
+
+
+class SaleOut(Schema):
+    order_id: int
+    channel: str
+    store: str
+    terminal: str
+    status: str
+    currency: str
+    total_net: Decimal
+    total_tax: Decimal
+    total_gross: Decimal
+    change: Decimal
+    receipt_number: str
+    receipt_hash: str
+    receipt_previous_hash: str
+    lines: list[SaleLineOut]
+    replayed: bool
+    warnings: list[str]
+
+
+def sale_out(result: SaleResult) -> dict:
+    order, receipt = result.order, result.receipt
+    return {
+        "order_id": order.pk,
+        "channel": order.channel.code,
+        "store": receipt.store.code,
+        "terminal": receipt.terminal.code,
+        "status": order.status,
+        "currency": order.currency,
+        "total_net": str(order.total_net),
+        "total_tax": str(order.total_tax),
+        "total_gross": str(order.total_gross),
+        "change": str(result.change.amount),
+        "receipt_number": receipt.full_number,
+        "receipt_hash": receipt.hash,
+        "receipt_previous_hash": receipt.previous_hash,
+        "lines": [
+            {k: line[k] for k in ("line_no", "sku", "description", "quantity", "unit_price",
+                                  "tax_rate", "gross")}
+            for line in receipt.lines
+        ],
+        "replayed": result.replayed,
+        "warnings": [f"stock below zero: {w}" for w in result.negative_stock],
+    }
+
+
+def _terminal(request_terminal_id: int | None, code: str | None) -> Terminal:
+    qs = Terminal.objects.select_related("store__company", "channel", "receipt_series")
+    if code:
+        terminal = qs.filter(code=code).first()
+        if terminal is None:
+            raise ValidationFailed(f"unknown terminal {code!r}; use the till's code.",
+                                   field="terminal")
+        return terminal
+    if request_terminal_id is not None:
+        return qs.get(pk=request_terminal_id)
+    raise ValidationFailed("Name the terminal (its code) that rings up the sale.",
+                           field="terminal")
+
+
+@router.post("/sales", response={201: SaleOut, 200: SaleOut})
+def sale_create(request: HttpRequest, payload: SaleIn) -> tuple[int, dict]:
+    """Ring up a carry-out sale paid in cash. 201 with the numbered receipt;
+    a resend (same client_uuid or Idempotency-Key) returns 200 with the first sale."""
+    actor = request_actor(request)
+    terminal = _terminal(actor.terminal_id, payload.terminal)
+
+    def effect() -> tuple[int, dict]:
+        result = pos_sale_record(
+            terminal=terminal,
+            client_uuid=payload.client_uuid,
+            lines=[SaleLine(ln.quantity, ln.sku, ln.barcode) for ln in payload.lines],
+            tenders=[Tender(t.type, t.amount) for t in payload.tenders],
+            customer_id=payload.customer_id,
+            actor=actor,
+        )
+        return (200 if result.replayed else 201), sale_out(result)
+
+    result = idempotent_call(
+        scope=actor.idempotency_scope,
+        key=idempotency_key(request),
+        fingerprint=request_fingerprint("POST", request.path, payload.dict()),
+        effect=effect,
+    )
+    body = dict(result.body)
+    if result.replayed:
+        body["replayed"] = True
+    return (200 if result.replayed else result.status), body
+
+
+@router.get("/sales/{order_id}", response=SaleOut)
+def sale_get(request: HttpRequest, order_id: int) -> dict:
+    actor = request_actor(request)
+    result = sale_load(order_id=order_id, actor=actor)
+    if result is None:
+        raise NotFound(f"No POS sale #{order_id}.", field="order_id")
+    return sale_out(result)

@@ -1,0 +1,206 @@
+"""Roles, permissions and store scoping, checked by services (not only views).
+
+An `Actor` is whoever performs a business action: a staff user (with roles
+per store), a channel or terminal API key (with scopes), or the system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import Group, Permission
+
+from omniretail.core.errors import PermissionDenied
+from omniretail.core.models import StaffMembership
+
+Role = str
+CASHIER, STORE_MANAGER, WAREHOUSE, ACCOUNTANT, ADMIN = (
+    "cashier",
+    "store_manager",
+    "warehouse",
+    "accountant",
+    "admin",
+)
+ALL_ROLES = (CASHIER, STORE_MANAGER, WAREHOUSE, ACCOUNTANT, ADMIN)
+
+# Which role may do what. Admins may do everything; accountants read.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "sale.create": frozenset({CASHIER, STORE_MANAGER, ADMIN}),
+    "stock.receive": frozenset({WAREHOUSE, STORE_MANAGER, ADMIN}),
+    "stock.move": frozenset({WAREHOUSE, STORE_MANAGER, ADMIN}),
+    "stock.read": frozenset({CASHIER, STORE_MANAGER, WAREHOUSE, ACCOUNTANT, ADMIN}),
+    "catalog.write": frozenset({ADMIN}),
+    "catalog.read": frozenset({CASHIER, STORE_MANAGER, WAREHOUSE, ACCOUNTANT, ADMIN}),
+    "orders.read": frozenset({CASHIER, STORE_MANAGER, ACCOUNTANT, ADMIN}),
+    "books.read": frozenset({ACCOUNTANT, ADMIN, STORE_MANAGER}),
+    "org.write": frozenset({ADMIN}),
+}
+
+# API key scopes that grant a permission to a channel or terminal key.
+SCOPES: dict[str, str] = {
+    "sale.create": "sales:write",
+    "stock.read": "stock:read",
+    "stock.receive": "stock:write",
+    "stock.move": "stock:write",
+    "catalog.read": "catalog:read",
+    "orders.read": "orders:read",
+}
+TERMINAL_DEFAULT_SCOPES = ["sales:write", "catalog:read", "stock:read", "orders:read"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts. `roles` maps a role to the store ids it covers (None = all)."""
+
+    label: str
+    user_id: int | None = None
+    roles: dict[Role, frozenset[int] | None] = field(default_factory=dict)
+    scopes: frozenset[str] = frozenset()
+    api_key_prefix: str | None = None
+    channel_id: int | None = None
+    terminal_id: int | None = None
+    store_id: int | None = None  # a terminal's own store
+    is_system: bool = False
+
+    @property
+    def idempotency_scope(self) -> str:
+        if self.api_key_prefix:
+            return f"key:{self.api_key_prefix}"
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        return "system"
+
+    def can(self, permission: str, store_id: int | None = None) -> bool:
+        if self.is_system:
+            return True
+        if self.api_key_prefix:
+            scope = SCOPES.get(permission)
+            if scope is None or scope not in self.scopes:
+                return False
+            # A terminal key acts only for its own store.
+            return store_id is None or self.store_id is None or store_id == self.store_id
+        allowed = PERMISSIONS.get(permission, frozenset())
+        for role, stores in self.roles.items():
+            if role == ADMIN:
+                return True
+            if role in allowed and (stores is None or store_id is None or store_id in stores):
+                return True
+        return False
+
+    def store_ids(self, permission: str) -> frozenset[int] | None:
+        """The stores in which the actor holds `permission` (None = all stores)."""
+        if self.is_system:
+            return None
+        if self.api_key_prefix:
+            if not self.can(permission):
+                return frozenset()
+            return frozenset({self.store_id}) if self.store_id else None
+        result: set[int] = set()
+        for role, stores in self.roles.items():
+            if role == ADMIN or role in PERMISSIONS.get(permission, frozenset()):
+                if stores is None:
+                    return None
+                result |= stores
+        return frozenset(result)
+
+
+SYSTEM = Actor(label="system", is_system=True)
+
+
+def require(actor: Actor, permission: str, *, store_id: int | None = None) -> None:
+    if not actor.can(permission, store_id):
+        where = f" in store #{store_id}" if store_id is not None else ""
+        raise PermissionDenied(
+            f"{actor.label} may not {permission}{where}. Ask a store manager or an "
+            "administrator to grant the role for this store.",
+            code="forbidden",
+        )
+
+
+def actor_for_user(user: object) -> Actor:
+    """Build the actor of a signed-in staff user from their memberships."""
+    user_id = getattr(user, "pk", None)
+    if user_id is None or not getattr(user, "is_active", False):
+        return Actor(label="anonymous")
+    roles: dict[Role, set[int] | None] = {}
+    if getattr(user, "is_superuser", False):
+        roles[ADMIN] = None
+    for role, store_id in StaffMembership.objects.filter(user_id=user_id).values_list(
+        "role", "store_id"
+    ):
+        if store_id is None:
+            roles[role] = None
+        elif roles.get(role, set()) is not None:
+            roles.setdefault(role, set()).add(store_id)  # type: ignore[union-attr]
+    frozen = {r: (None if s is None else frozenset(s)) for r, s in roles.items()}
+    return Actor(label=f"user:{getattr(user, 'username', user_id)}", user_id=user_id, roles=frozen)
+
+
+def _model_perms(app_models: Iterable[tuple[str, str]], verbs: Iterable[str]) -> list[str]:
+    return [f"{app}.{verb}_{model}" for app, model in app_models for verb in verbs]
+
+
+# Django admin permissions per role; the admin is the back office. Writes to
+# documents (orders, receipts, journal, moves) never go through the admin.
+ADMIN_PERMISSIONS: dict[Role, list[str]] = {
+    CASHIER: _model_perms(
+        [("catalog", "product"), ("catalog", "variant"), ("customers", "customer")], ["view"]
+    )
+    + _model_perms([("orders", "order"), ("inventory", "stocklevel")], ["view"]),
+    STORE_MANAGER: _model_perms(
+        [
+            ("catalog", "product"),
+            ("catalog", "variant"),
+            ("orders", "order"),
+            ("orders", "orderline"),
+            ("inventory", "stocklevel"),
+            ("inventory", "stockmove"),
+            ("inventory", "location"),
+            ("payments", "payment"),
+            ("accounting", "receipt"),
+            ("core", "terminal"),
+            ("core", "auditlog"),
+        ],
+        ["view"],
+    )
+    + _model_perms([("customers", "customer")], ["view", "add", "change"]),
+    WAREHOUSE: _model_perms(
+        [
+            ("catalog", "product"),
+            ("catalog", "variant"),
+            ("inventory", "stocklevel"),
+            ("inventory", "stockmove"),
+            ("inventory", "location"),
+        ],
+        ["view"],
+    ),
+    ACCOUNTANT: _model_perms(
+        [
+            ("orders", "order"),
+            ("orders", "orderline"),
+            ("payments", "payment"),
+            ("accounting", "receipt"),
+            ("accounting", "journalentry"),
+            ("accounting", "journalline"),
+            ("accounting", "account"),
+            ("inventory", "stockmove"),
+            ("core", "auditlog"),
+            ("core", "numberseries"),
+        ],
+        ["view"],
+    ),
+}
+
+
+def roles_sync_groups() -> None:
+    """One Django group per role with the admin permissions above (idempotent)."""
+    for role, perms in ADMIN_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=f"role:{role}")
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".", 1)
+            wanted.extend(
+                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(wanted)

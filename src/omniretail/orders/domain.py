@@ -1,0 +1,91 @@
+"""Pure order rules: the status graph and line arithmetic. No Django."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from omniretail.core.money import Money, tax_from_gross, tax_on_net
+
+PENDING_PAYMENT = "pending_payment"
+CONFIRMED = "confirmed"
+ALLOCATED = "allocated"
+PARTLY_FULFILLED = "partly_fulfilled"
+FULFILLED = "fulfilled"
+COMPLETED = "completed"
+ON_HOLD = "on_hold"
+CANCELLED = "cancelled"
+
+# The order status graph, kept as data: status -> statuses it may move to.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    PENDING_PAYMENT: frozenset({CONFIRMED, ON_HOLD, CANCELLED}),
+    CONFIRMED: frozenset({ALLOCATED, ON_HOLD, CANCELLED}),
+    ALLOCATED: frozenset({PARTLY_FULFILLED, FULFILLED, ON_HOLD, CANCELLED}),
+    PARTLY_FULFILLED: frozenset({FULFILLED, ON_HOLD}),
+    FULFILLED: frozenset({COMPLETED}),
+    ON_HOLD: frozenset({PENDING_PAYMENT, CONFIRMED, ALLOCATED, CANCELLED}),
+    COMPLETED: frozenset(),
+    CANCELLED: frozenset(),
+}
+
+
+def transition_allowed(current: str, target: str) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku_id: int
+    quantity: int
+    unit_price: Decimal  # as listed: gross when prices include tax, else net
+    tax_rate: Decimal
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    sku_id: int
+    quantity: int
+    unit_price: Money
+    tax_rate: Decimal
+    net: Money
+    tax: Money
+    gross: Money
+
+
+@dataclass(frozen=True)
+class Totals:
+    net: Money
+    tax: Money
+    gross: Money
+    tax_summary: dict[str, tuple[Money, Money]]  # rate -> (net, tax)
+
+
+def lines_price(
+    lines: list[LineInput], *, currency: str, prices_include_tax: bool
+) -> tuple[list[PricedLine], Totals]:
+    """Extend, tax and total lines; each line is rounded at the line point and
+    tax per line, so the document's lines always add up to its totals."""
+    priced: list[PricedLine] = []
+    for line in lines:
+        unit = Money(line.unit_price, currency)
+        extended = (unit * line.quantity).round("line")
+        if prices_include_tax:
+            tax = tax_from_gross(extended, line.tax_rate)
+            gross, net = extended, extended - tax
+        else:
+            tax = tax_on_net(extended, line.tax_rate)
+            net, gross = extended, extended + tax
+        priced.append(PricedLine(line.sku_id, line.quantity, unit, line.tax_rate, net, tax, gross))
+    zero = Money.zero(currency)
+    summary: dict[str, tuple[Money, Money]] = {}
+    for p in priced:
+        key = format(p.tax_rate.normalize(), "f")
+        net, tax = summary.get(key, (zero, zero))
+        summary[key] = (net + p.net, tax + p.tax)
+    totals = Totals(
+        net=sum((p.net for p in priced), zero),
+        tax=sum((p.tax for p in priced), zero),
+        gross=sum((p.gross for p in priced), zero),
+        tax_summary=summary,
+    )
+    return priced, totals

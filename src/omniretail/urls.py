@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+from omniretail.api import api
+
+admin.site.site_header = "OmniRetail back office"
+admin.site.site_title = "OmniRetail"
+admin.site.index_title = "One system of record"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+    path("api/docs/", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+]

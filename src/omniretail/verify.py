@@ -1,0 +1,28 @@
+"""`omni verify`: every check of ARCHITECTURE.md's promises that exists so far.
+
+Each check returns (problems, summary). Apps own their checks; this list is
+project wiring, like wiring.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from omniretail.accounting.verify import verify_journal_balanced, verify_receipt_chains
+from omniretail.inventory.verify import verify_stock
+
+CHECKS: list[Callable[[], tuple[list[str], str]]] = [
+    verify_stock,
+    verify_receipt_chains,
+    verify_journal_balanced,
+]
+
+
+def verify_all() -> tuple[list[str], list[str]]:
+    problems: list[str] = []
+    summaries: list[str] = []
+    for check in CHECKS:
+        found, summary = check()
+        problems.extend(found)
+        summaries.append(summary)
+    return problems, summaries
