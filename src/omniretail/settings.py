@@ -7,6 +7,7 @@ Development (the default) runs with safe local defaults; production mode
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -18,7 +19,7 @@ VAR_DIR = PROJECT_DIR / "var"
 
 ENV = os.environ.get("OMNI_ENV", "development")
 PRODUCTION = ENV == "production"
-TESTING = os.environ.get("OMNI_TESTING") == "1"
+TESTING = os.environ.get("OMNI_TESTING") == "1" or "pytest" in sys.modules
 
 
 def _secret(name: str, dev_default: str) -> str:
@@ -153,6 +154,7 @@ USE_TZ = True
 # --- Static ----------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

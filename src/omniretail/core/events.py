@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
 import json
 import logging
 from collections.abc import Callable
@@ -24,7 +25,6 @@ from uuid import UUID
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django_tasks import task
 
 from omniretail.core.models import OutboxEvent
@@ -57,7 +57,7 @@ Handler = Callable[[OutboxEvent], None]
 
 @cache
 def _wiring() -> Any:
-    return import_string(getattr(settings, "OMNI_WIRING", "omniretail.wiring"))
+    return importlib.import_module(getattr(settings, "OMNI_WIRING", "omniretail.wiring"))
 
 
 def in_transaction_handlers(name: str) -> list[Handler]:

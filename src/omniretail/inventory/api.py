@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from omniretail.catalog.selectors import variants_by_code
 from omniretail.core.access import require
@@ -79,7 +79,7 @@ def levels_list(request: HttpRequest, location: str, sku: str = "") -> list[Leve
 
 
 @router.post("/receipts", response={201: ReceiveOut, 200: ReceiveOut})
-def stock_receipt_create(request: HttpRequest, payload: ReceiveIn) -> tuple[int, dict]:
+def stock_receipt_create(request: HttpRequest, payload: ReceiveIn) -> Status:
     """Receive goods from a supplier into a warehouse or store."""
     actor = request_actor(request)
     loc = Location.objects.filter(code=payload.location).first()
@@ -109,4 +109,4 @@ def stock_receipt_create(request: HttpRequest, payload: ReceiveIn) -> tuple[int,
     )
     body = dict(result.body)
     body["replayed"] = result.replayed
-    return (200 if result.replayed else result.status), body
+    return Status(200 if result.replayed else result.status, body)

@@ -4,7 +4,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from omniretail.channels.pos.services import (
     SaleLine,
@@ -112,7 +112,7 @@ def _terminal(request_terminal_id: int | None, code: str | None) -> Terminal:
 
 
 @router.post("/sales", response={201: SaleOut, 200: SaleOut})
-def sale_create(request: HttpRequest, payload: SaleIn) -> tuple[int, dict]:
+def sale_create(request: HttpRequest, payload: SaleIn) -> Status:
     """Ring up a carry-out sale paid in cash. 201 with the numbered receipt;
     a resend (same client_uuid or Idempotency-Key) returns 200 with the first sale."""
     actor = request_actor(request)
@@ -138,7 +138,7 @@ def sale_create(request: HttpRequest, payload: SaleIn) -> tuple[int, dict]:
     body = dict(result.body)
     if result.replayed:
         body["replayed"] = True
-    return (200 if result.replayed else result.status), body
+    return Status(200 if result.replayed else result.status, body)
 
 
 @router.get("/sales/{order_id}", response=SaleOut)
