@@ -1,10 +1,10 @@
 """`omni`: the operator's command line.
 
-    omni serve      web app + background worker together
-    omni demo       load the demo retailer (idempotent)
-    omni worker     run background tasks and the outbox sweep
-    omni verify     check the promises of ARCHITECTURE.md; non-zero on a violation
-    omni createsuperuser, omni migrate, omni manage <django command> ...
+omni serve      web app + background worker together
+omni demo       load the demo retailer (idempotent)
+omni worker     run background tasks and the outbox sweep
+omni verify     check the promises of ARCHITECTURE.md; non-zero on a violation
+omni createsuperuser, omni migrate, omni manage <django command> ...
 """
 
 from __future__ import annotations
@@ -82,8 +82,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     sweeper = threading.Thread(target=_sweep_loop, args=(stop, args.sweep_interval), daemon=True)
     sweeper.start()
     try:
-        call_command("db_worker", queue_name="*", interval=args.interval, reload=False,
-                     verbosity=args.verbosity)
+        call_command(
+            "db_worker",
+            queue_name="*",
+            interval=args.interval,
+            reload=False,
+            verbosity=args.verbosity,
+        )
     finally:
         stop.set()
     return 0
@@ -96,8 +101,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     worker = None
     if not args.no_worker:
         worker = subprocess.Popen([sys.executable, "-m", "omniretail.cli", "worker"], env=env)
-    print(f"OmniRetail on http://{host}:{port}/  (back office /admin/, API /api/docs)",
-          flush=True)
+    print(f"OmniRetail on http://{host}:{port}/  (back office /admin/, API /api/docs)", flush=True)
     try:
         if args.dev:
             web = subprocess.Popen(
@@ -105,9 +109,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
             )
         else:
             web = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "omniretail.wsgi:application",
-                 "--bind", f"{host}:{port}", "--workers", str(args.workers),
-                 "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "10"],
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "omniretail.wsgi:application",
+                    "--bind",
+                    f"{host}:{port}",
+                    "--workers",
+                    str(args.workers),
+                    "--threads",
+                    "4",
+                    "--access-logfile",
+                    "-",
+                    "--graceful-timeout",
+                    "10",
+                ],
                 env=env,
             )
         signal.signal(signal.SIGTERM, lambda *_: web.terminate())
@@ -140,8 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the web app and the background worker together")
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
-    p.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")),
-                   help="web worker processes (gunicorn)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_WORKERS", "2")),
+        help="web worker processes (gunicorn)",
+    )
     p.add_argument("--dev", action="store_true", help="Django's auto-reloading dev server")
     p.add_argument("--no-worker", action="store_true", help="web app only")
     p.set_defaults(func=cmd_serve)
@@ -153,8 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="run background tasks and the outbox sweep")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between queue polls")
-    p.add_argument("--sweep-interval", type=float, default=30.0,
-                   help="seconds between outbox sweeps (lost or failed deliveries)")
+    p.add_argument(
+        "--sweep-interval",
+        type=float,
+        default=30.0,
+        help="seconds between outbox sweeps (lost or failed deliveries)",
+    )
     p.add_argument("--verbosity", type=int, default=1)
     p.set_defaults(func=cmd_worker)
 

@@ -31,7 +31,9 @@ class Receipt(models.Model):
     class Meta:
         ordering = ["series", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["series", "number"], name="receipt_series_number_unique")
+            models.UniqueConstraint(
+                fields=["series", "number"], name="receipt_series_number_unique"
+            )
         ]
 
     def __str__(self) -> str:

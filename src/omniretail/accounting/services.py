@@ -25,6 +25,7 @@ from omniretail.core.errors import ValidationFailed
 from omniretail.core.models import OutboxEvent, Terminal
 from omniretail.core.series import series_take
 from omniretail.orders.models import Order
+from omniretail.payments.models import Payment
 
 
 def accounts_ensure_default() -> dict[str, Account]:
@@ -81,9 +82,10 @@ def _money(value: Decimal) -> str:
     return format(value, "f")
 
 
-def receipt_issue(*, order: Order, terminal: Terminal) -> Receipt:
+def receipt_issue(*, order: Order, terminal: Terminal, payments: list[Payment]) -> Receipt:
     """Number, chain and store the receipt of a paid POS order. The number is
     taken now, at posting, in the sale's transaction."""
+    order_lines = list(order.lines.select_related("sku").order_by("line_no"))
     lines = [
         {
             "line_no": line.line_no,
@@ -96,13 +98,11 @@ def receipt_issue(*, order: Order, terminal: Terminal) -> Receipt:
             "tax": _money(line.tax),
             "gross": _money(line.gross),
         }
-        for line in order.lines.select_related("sku").order_by("line_no")
+        for line in order_lines
     ]
     summary: dict[str, dict[str, Decimal]] = {}
-    for line in order.lines.all():
-        bucket = summary.setdefault(
-            _money(line.tax_rate), {"net": Decimal(0), "tax": Decimal(0)}
-        )
+    for line in order_lines:
+        bucket = summary.setdefault(_money(line.tax_rate), {"net": Decimal(0), "tax": Decimal(0)})
         bucket["net"] += line.net
         bucket["tax"] += line.tax
     tax_summary = [
@@ -117,7 +117,7 @@ def receipt_issue(*, order: Order, terminal: Terminal) -> Receipt:
             "change": _money(p.change),
             "rounding": _money(p.rounding),
         }
-        for p in order.payments.order_by("pk")
+        for p in payments
     ]
     receipt = Receipt(
         series_id=terminal.receipt_series_id,
@@ -145,10 +145,10 @@ def receipt_issue(*, order: Order, terminal: Terminal) -> Receipt:
     return receipt
 
 
-def sale_book(*, order: Order, reference: str) -> JournalEntry:
+def sale_book(*, order: Order, payments: list[Payment], reference: str) -> JournalEntry:
     """Dr cash received; Cr sales (net, by channel) and VAT; cash rounding apart."""
     postings: list[Posting] = []
-    for p in order.payments.all():
+    for p in payments:
         if p.tender == "cash":
             postings.append(Posting(CASH, debit=p.amount + p.rounding))
             if p.rounding:
@@ -173,6 +173,9 @@ def on_sale_completed(event: OutboxEvent) -> None:
         raise RuntimeError("sale.completed must be handled inside the sale's transaction")
     order = Order.objects.select_related("terminal").get(pk=event.payload["order_id"])
     if order.terminal is None:
-        raise ValidationFailed("a carry-out sale needs the terminal that rang it up", field="terminal")
-    receipt = receipt_issue(order=order, terminal=order.terminal)
-    sale_book(order=order, reference=receipt.full_number)
+        raise ValidationFailed(
+            "a carry-out sale needs the terminal that rang it up", field="terminal"
+        )
+    payments = list(order.payments.order_by("pk"))
+    receipt = receipt_issue(order=order, terminal=order.terminal, payments=payments)
+    sale_book(order=order, payments=payments, reference=receipt.full_number)

@@ -16,7 +16,9 @@ class TaxClass(models.Model):
 
     class Meta:
         verbose_name_plural = "tax classes"
-        constraints = [models.CheckConstraint(condition=models.Q(rate__gte=0), name="tax_rate_gte_0")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate__gte=0), name="tax_rate_gte_0")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.rate * 100:.2f} %)"
@@ -73,7 +75,9 @@ class Variant(models.Model):
 
     class Meta:
         ordering = ["sku"]
-        constraints = [models.CheckConstraint(condition=models.Q(price__gte=0), name="variant_price_gte_0")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="variant_price_gte_0")
+        ]
 
     def __str__(self) -> str:
         return f"{self.sku} — {self.product.name} {self.name}".strip()

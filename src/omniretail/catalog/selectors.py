@@ -7,7 +7,9 @@ from django.db.models import Q
 from omniretail.catalog.models import Variant
 
 
-def variants_by_code(*, skus: Iterable[str] = (), barcodes: Iterable[str] = ()) -> dict[str, Variant]:
+def variants_by_code(
+    *, skus: Iterable[str] = (), barcodes: Iterable[str] = ()
+) -> dict[str, Variant]:
     """Resolve SKUs and barcodes in one query; keys are the codes as given."""
     skus, barcodes = set(skus), set(barcodes)
     if not skus and not barcodes:

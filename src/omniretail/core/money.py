@@ -38,13 +38,13 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     """Parse a user or JSON value into a Decimal; floats are refused on purpose."""
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, bool) or isinstance(value, float):
+    elif isinstance(value, bool | float):
         raise ValueError(f"{field}: send amounts as strings or integers, not floats ({value!r})")
     elif isinstance(value, int | str):
         try:
             result = Decimal(str(value).strip())
         except InvalidOperation:
-            raise ValueError(f"{field}: {value!r} is not a number; send e.g. \"12.50\"")
+            raise ValueError(f'{field}: {value!r} is not a number; send e.g. "12.50"')
     else:
         raise ValueError(f"{field}: {value!r} is not an amount")
     if not result.is_finite():

@@ -65,15 +65,21 @@ def levels_list(request: HttpRequest, location: str, sku: str = "") -> list[Leve
     actor = request_actor(request)
     loc = Location.objects.filter(code=location).first()
     if loc is None:
-        raise NotFound(f"No location {location!r}; list them at /inventory/locations.",
-                       field="location")
+        raise NotFound(
+            f"No location {location!r}; list them at /inventory/locations.", field="location"
+        )
     require(actor, "stock.read", store_id=loc.store_id)
     qs = StockLevel.objects.select_related("sku").filter(location=loc).order_by("sku__sku")
     if sku:
         qs = qs.filter(sku__sku=sku)
     return [
-        LevelOut(sku=lv.sku.sku, location=loc.code, on_hand=lv.on_hand, reserved=lv.reserved,
-                 available=lv.available)
+        LevelOut(
+            sku=lv.sku.sku,
+            location=loc.code,
+            on_hand=lv.on_hand,
+            reserved=lv.reserved,
+            available=lv.available,
+        )
         for lv in qs[:1000]
     ]
 
@@ -84,18 +90,22 @@ def stock_receipt_create(request: HttpRequest, payload: ReceiveIn) -> Status:
     actor = request_actor(request)
     loc = Location.objects.filter(code=payload.location).first()
     if loc is None:
-        raise ValidationFailed(f"No location {payload.location!r}; use a location code.",
-                               field="location")
+        raise ValidationFailed(
+            f"No location {payload.location!r}; use a location code.", field="location"
+        )
     found = variants_by_code(skus=[line.sku for line in payload.lines])
     for i, line in enumerate(payload.lines):
         if line.sku not in found:
-            raise ValidationFailed(f"unknown sku {line.sku!r}; check the code.",
-                                   field=f"lines[{i}].sku")
+            raise ValidationFailed(
+                f"unknown sku {line.sku!r}; check the code.", field=f"lines[{i}].sku"
+            )
 
     def effect() -> tuple[int, dict]:
         units = stock_receive(
             location=loc,
-            lines=[ReceiveLine(found[ln.sku].pk, ln.quantity, ln.unit_cost) for ln in payload.lines],
+            lines=[
+                ReceiveLine(found[ln.sku].pk, ln.quantity, ln.unit_cost) for ln in payload.lines
+            ],
             actor=actor,
             reference=payload.reference,
         )

@@ -16,7 +16,7 @@ from omniretail.core.audit import audit_record
 from omniretail.core.errors import Conflict, ValidationFailed
 from omniretail.inventory.models import Location, StockLevel, StockMove
 
-VIRTUAL_NAMES = {
+VIRTUAL_NAMES: dict[str, str] = {
     Location.Kind.SUPPLIER: "Suppliers",
     Location.Kind.CUSTOMER: "Customers",
     Location.Kind.ADJUSTMENT: "Inventory adjustments",
@@ -182,8 +182,7 @@ def stock_relocate(
         require(actor, "stock.move", store_id=loc.store_id)
     stock_moves_post(
         moves=[
-            MoveSpec(line.sku_id, from_location.pk, to_location.pk, line.quantity)
-            for line in lines
+            MoveSpec(line.sku_id, from_location.pk, to_location.pk, line.quantity) for line in lines
         ],
         actor=actor,
         reference_type="relocation",

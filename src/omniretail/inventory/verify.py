@@ -27,7 +27,9 @@ def verify_stock() -> tuple[list[str], str]:
         cached[(sku_id, location_id)] = on_hand
         per_sku[sku_id] += on_hand
         if reserved < 0:
-            problems.append(f"stock: SKU #{sku_id} at location #{location_id} reserved {reserved} < 0")
+            problems.append(
+                f"stock: SKU #{sku_id} at location #{location_id} reserved {reserved} < 0"
+            )
     for key in sorted(set(cached) | set(from_moves)):
         level, ledger = cached.get(key, 0), from_moves.get(key, 0)
         if level != ledger:

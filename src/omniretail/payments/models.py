@@ -23,9 +23,7 @@ class Payment(models.Model):
     )
     tender = models.CharField(max_length=16, choices=Tender.choices)
     currency = models.CharField(max_length=3)
-    amount = models.DecimalField(
-        max_digits=14, decimal_places=2, help_text="Applied to the order"
-    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="Applied to the order")
     tendered = models.DecimalField(
         max_digits=14, decimal_places=2, help_text="Handed over by the customer"
     )

@@ -10,7 +10,9 @@ from omniretail.payments.domain import Settlement, TenderError, TenderInput, ten
 from omniretail.payments.models import Payment
 
 
-def payments_settle(*, due: Money, tenders: list[TenderInput], cash_rounding_step: Decimal) -> list[Settlement]:
+def payments_settle(
+    *, due: Money, tenders: list[TenderInput], cash_rounding_step: Decimal
+) -> list[Settlement]:
     """Check the tenders cover the amount due before anything is written."""
     try:
         return tenders_settle(due, tenders, cash_rounding_step=cash_rounding_step)

@@ -29,7 +29,7 @@ class SaleLineIn(Schema):
 
 class TenderIn(Schema):
     type: str = Field(..., description="'cash'")
-    amount: Decimal = Field(..., description="Amount handed over, e.g. \"50.00\"")
+    amount: Decimal = Field(..., description='Amount handed over, e.g. "50.00"')
 
 
 class SaleIn(Schema):
@@ -88,8 +88,18 @@ def sale_out(result: SaleResult) -> dict:
         "receipt_hash": receipt.hash,
         "receipt_previous_hash": receipt.previous_hash,
         "lines": [
-            {k: line[k] for k in ("line_no", "sku", "description", "quantity", "unit_price",
-                                  "tax_rate", "gross")}
+            {
+                k: line[k]
+                for k in (
+                    "line_no",
+                    "sku",
+                    "description",
+                    "quantity",
+                    "unit_price",
+                    "tax_rate",
+                    "gross",
+                )
+            }
             for line in receipt.lines
         ],
         "replayed": result.replayed,
@@ -102,13 +112,13 @@ def _terminal(request_terminal_id: int | None, code: str | None) -> Terminal:
     if code:
         terminal = qs.filter(code=code).first()
         if terminal is None:
-            raise ValidationFailed(f"unknown terminal {code!r}; use the till's code.",
-                                   field="terminal")
+            raise ValidationFailed(
+                f"unknown terminal {code!r}; use the till's code.", field="terminal"
+            )
         return terminal
     if request_terminal_id is not None:
         return qs.get(pk=request_terminal_id)
-    raise ValidationFailed("Name the terminal (its code) that rings up the sale.",
-                           field="terminal")
+    raise ValidationFailed("Name the terminal (its code) that rings up the sale.", field="terminal")
 
 
 @router.post("/sales", response={201: SaleOut, 200: SaleOut})

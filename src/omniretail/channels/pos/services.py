@@ -120,8 +120,7 @@ def pos_sale_record(
     require(actor, "sale.create", store_id=terminal.store_id)
     if actor.terminal_id is not None and actor.terminal_id != terminal.pk:
         raise Conflict(
-            "This key belongs to another terminal; sell from the terminal the key was issued "
-            "for.",
+            "This key belongs to another terminal; sell from the terminal the key was issued for.",
             field="terminal",
             code="forbidden",
         )
@@ -168,8 +167,12 @@ def pos_sale_record(
         return _result_of(dup.order, replayed=True)
     negatives = stock_moves_post(
         moves=[
-            MoveSpec(line.sku_id, shop_floor.pk, location_virtual(Location.Kind.CUSTOMER).pk,
-                     line.quantity)
+            MoveSpec(
+                line.sku_id,
+                shop_floor.pk,
+                location_virtual(Location.Kind.CUSTOMER).pk,
+                line.quantity,
+            )
             for line in priced
         ],
         actor=actor,
