@@ -40,7 +40,9 @@ def test_openapi_lists_the_first_flow(client):
 
 
 def test_scanner_lookup_by_barcode_and_unknown_code(client, shop):
-    r = client.get(f"/api/v1/catalog/variants/{shop.mug.barcode}", headers=_auth(shop.terminal_token))
+    r = client.get(
+        f"/api/v1/catalog/variants/{shop.mug.barcode}", headers=_auth(shop.terminal_token)
+    )
     assert r.status_code == 200
     assert (r.json()["sku"], r.json()["price"], r.json()["tax_rate"]) == (
         "MUG-GR",
@@ -60,7 +62,11 @@ def test_no_key_is_401_and_a_wrong_key_too(client, shop):
 
 
 def test_receive_is_idempotent_with_a_key(client, shop, stock_key):
-    body = {"location": "st-paris", "reference": "DN-1", "lines": [{"sku": "MUG-GR", "quantity": 6}]}
+    body = {
+        "location": "st-paris",
+        "reference": "DN-1",
+        "lines": [{"sku": "MUG-GR", "quantity": 6}],
+    }
     first = _receive(client, stock_key, body, key="rcv-1")
     again = _receive(client, stock_key, body, key="rcv-1")
     assert (first.status_code, again.status_code) == (201, 200)
@@ -81,7 +87,9 @@ def test_receive_with_a_bad_row_changes_nothing(client, shop, stock_key):
     r = _receive(client, stock_key, body)
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "lines[1].sku"
-    r = _receive(client, stock_key, {"location": "st-paris", "lines": [{"sku": "MUG-GR", "quantity": 0}]})
+    r = _receive(
+        client, stock_key, {"location": "st-paris", "lines": [{"sku": "MUG-GR", "quantity": 0}]}
+    )
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "lines[0].quantity"
     assert StockMove.objects.count() == 0

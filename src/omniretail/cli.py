@@ -78,6 +78,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _django_setup()
     from django.core.management import call_command
 
+    from omniretail.core.events import outbox_sweep
+
+    if args.batch:
+        call_command(
+            "db_worker",
+            queue_name="*",
+            batch=True,
+            reload=False,
+            startup_delay=False,
+            verbosity=args.verbosity,
+        )
+        delivered = outbox_sweep(older_than_s=0)
+        print(f"omni worker: queue drained, {delivered} outbox event(s) swept")
+        return 0
     stop = threading.Event()
     sweeper = threading.Thread(target=_sweep_loop, args=(stop, args.sweep_interval), daemon=True)
     sweeper.start()
@@ -181,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between outbox sweeps (lost or failed deliveries)",
     )
     p.add_argument("--verbosity", type=int, default=1)
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="run what is queued and sweep the outbox once, then exit (for cron)",
+    )
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("verify", help="check stock conservation, fiscal chains, balanced books")
