@@ -19,11 +19,11 @@ def main() -> None:
     engine = django_ready("pos_sale")
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+    from tests.conftest import build_shop, stock_up
 
     from omniretail.channels.pos.services import SaleLine, Tender, pos_sale_record
     from omniretail.core.access import SYSTEM
     from omniretail.verify import verify_all
-    from tests.conftest import build_shop, stock_up
 
     shop = build_shop(f"bench{uuid.uuid4().hex[:6]}")
     stock_up(shop, {shop.shirt_m: 10_000, shop.mug: 10_000, shop.candle: 10_000})

@@ -145,6 +145,8 @@ AUTH_PASSWORD_VALIDATORS = (
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "/admin/login/"
+# Admin permissions follow StaffMembership roles (core/access.py ADMIN_PERMISSIONS).
+AUTHENTICATION_BACKENDS = ["omniretail.core.auth_backend.RolePermissionBackend"]
 
 # --- Locale, money ---------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

@@ -109,7 +109,7 @@ def receipt_issue(*, order: Order, terminal: Terminal, payments: list[Payment]) 
         {"rate": rate, "net": _money(v["net"]), "tax": _money(v["tax"])}
         for rate, v in sorted(summary.items())
     ]
-    payments = [
+    payment_rows = [
         {
             "tender": p.tender,
             "amount": _money(p.amount),
@@ -132,7 +132,7 @@ def receipt_issue(*, order: Order, terminal: Terminal, payments: list[Payment]) 
         total_gross=order.total_gross,
         lines=lines,
         tax_summary=tax_summary,
-        payments=payments,
+        payments=payment_rows,
     )
 
     def fields_for(number: int, full_number: str, previous_hash: str) -> Mapping[str, Any]:

@@ -4,11 +4,15 @@ entry balances."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db.models import Count, Q, Sum
 
 from omniretail.accounting.models import JournalEntry, Receipt
 from omniretail.core.fiscal import ChainLink, chain_verify
 from omniretail.core.models import NumberSeries
+
+CENT = Decimal("0.01")
 
 
 def verify_receipt_chains() -> tuple[list[str], str]:
@@ -41,7 +45,10 @@ def verify_journal_balanced() -> tuple[list[str], str]:
         count += 1
         if n == 0:
             problems.append(f"journal: entry #{pk} ({ref_type} {ref_id}) has no lines")
-        elif dr != cr:
+            continue
+        # SQLite sums decimals in floating point: compare and show cents, as on the lines.
+        dr, cr = (Decimal(str(v)).quantize(CENT) for v in (dr, cr))
+        if dr != cr:
             problems.append(
                 f"journal: entry #{pk} ({ref_type} {ref_id}) debits {dr} != credits {cr}"
             )

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import Group, Permission
-
 from omniretail.core.errors import PermissionDenied
 from omniretail.core.models import StaffMembership
 
@@ -82,9 +80,8 @@ class Actor:
             return store_id is None or self.store_id is None or store_id == self.store_id
         allowed = PERMISSIONS.get(permission, frozenset())
         for role, stores in self.roles.items():
-            if role == ADMIN:
-                return True
-            if role in allowed and (stores is None or store_id is None or store_id in stores):
+            in_scope = stores is None or store_id is None or store_id in stores
+            if in_scope and (role == ADMIN or role in allowed):
                 return True
         return False
 
@@ -147,7 +144,15 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
     CASHIER: _model_perms(
         [("catalog", "product"), ("catalog", "variant"), ("customers", "customer")], ["view"]
     )
-    + _model_perms([("orders", "order"), ("inventory", "stocklevel")], ["view"]),
+    + _model_perms(
+        [
+            ("orders", "order"),
+            ("orders", "orderline"),
+            ("payments", "payment"),
+            ("inventory", "stocklevel"),
+        ],
+        ["view"],
+    ),
     STORE_MANAGER: _model_perms(
         [
             ("catalog", "product"),
@@ -159,6 +164,9 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("inventory", "location"),
             ("payments", "payment"),
             ("accounting", "receipt"),
+            ("accounting", "journalentry"),
+            ("accounting", "journalline"),
+            ("core", "store"),
             ("core", "terminal"),
             ("core", "auditlog"),
         ],
@@ -187,20 +195,13 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("inventory", "stockmove"),
             ("core", "auditlog"),
             ("core", "numberseries"),
+            ("core", "store"),
         ],
         ["view"],
     ),
 }
 
 
-def roles_sync_groups() -> None:
-    """One Django group per role with the admin permissions above (idempotent)."""
-    for role, perms in ADMIN_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=f"role:{role}")
-        wanted = []
-        for perm in perms:
-            app_label, codename = perm.split(".", 1)
-            wanted.extend(
-                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-            )
-        group.permissions.set(wanted)
+def role_admin_permissions(role: Role) -> set[str]:
+    """Django admin permissions ("app.codename") a role grants."""
+    return set(ADMIN_PERMISSIONS.get(role, ()))

@@ -96,7 +96,7 @@ def chain_verify(
                 ChainProblem(link.number, "hash does not match its fields: altered after posting")
             )
         previous = link.hash
-        expected_number = max(expected_number, link.number) + 1
+        expected_number = max(expected_number, link.number + 1)
     if expected_next is not None and expected_next != expected_number:
         problems.append(
             ChainProblem(

@@ -55,35 +55,39 @@ def idempotent_call(
             field="Idempotency-Key",
         )
     for _attempt in range(3):
-        try:
-            with transaction.atomic():
+        with transaction.atomic():
+            try:
                 with transaction.atomic():
                     claim = IdempotencyKey.objects.create(
                         scope=scope, key=key, request_hash=fingerprint
                     )
+            except IntegrityError:
+                claim = None
+            if claim is not None:
+                # Only the claim's own IntegrityError means "key taken"; one
+                # raised by the effect propagates as the real error.
                 status, body = effect()
                 claim.response_status = status
                 claim.response_body = body
                 claim.save(update_fields=["response_status", "response_body"])
-            return StoredResponse(status, body, replayed=False)
-        except IntegrityError:
-            stored = IdempotencyKey.objects.filter(scope=scope, key=key).first()
-            if stored is None:
-                continue  # the other claim rolled back: claim it ourselves
-            if stored.request_hash != fingerprint:
-                raise ValidationFailed(
-                    "This Idempotency-Key was already used with a different request body. "
-                    "Use a new key for a new request.",
-                    field="Idempotency-Key",
-                    code="idempotency_key_reused",
-                )
-            if stored.response_status is None:
-                raise Conflict(
-                    "A request with this Idempotency-Key is still being processed; retry shortly.",
-                    field="Idempotency-Key",
-                    code="idempotency_in_progress",
-                )
-            return StoredResponse(stored.response_status, stored.response_body, replayed=True)
+                return StoredResponse(status, body, replayed=False)
+        stored = IdempotencyKey.objects.filter(scope=scope, key=key).first()
+        if stored is None:
+            continue  # the other claim rolled back: claim it ourselves
+        if stored.request_hash != fingerprint:
+            raise ValidationFailed(
+                "This Idempotency-Key was already used with a different request body. "
+                "Use a new key for a new request.",
+                field="Idempotency-Key",
+                code="idempotency_key_reused",
+            )
+        if stored.response_status is None:
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                field="Idempotency-Key",
+                code="idempotency_in_progress",
+            )
+        return StoredResponse(stored.response_status, stored.response_body, replayed=True)
     raise Conflict(
         "Could not claim the Idempotency-Key; retry the request.", field="Idempotency-Key"
     )

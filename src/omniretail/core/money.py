@@ -58,8 +58,7 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.amount, Decimal):
-            object.__setattr__(self, "amount", to_decimal(self.amount))
+        object.__setattr__(self, "amount", to_decimal(self.amount))
         if len(self.currency) != 3 or not self.currency.isalpha():
             raise ValueError(f"currency: {self.currency!r} is not an ISO 4217 code like 'EUR'")
         object.__setattr__(self, "currency", self.currency.upper())
@@ -146,6 +145,11 @@ def allocate(total: Money, weights: list[Decimal]) -> list[Money]:
     if not weights:
         return []
     q = quantum(total.currency)
+    if total.amount != total.amount.quantize(q):
+        raise ValueError(f"round the total ({total.amount}) to {q} before allocating it")
+    if total.amount < 0:
+        # A refund splits exactly like the sale it reverses.
+        return [-part for part in allocate(-total, weights)]
     weight_sum = sum(weights, Decimal(0))
     if weight_sum == 0:
         weights = [Decimal(1)] * len(weights)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
-from omniretail.core.access import SYSTEM, Actor, require
+from omniretail.core.access import ALL_ROLES, SYSTEM, Actor, require
 from omniretail.core.audit import audit_record
-from omniretail.core.models import Channel, Company, Store, Terminal
+from omniretail.core.errors import ValidationFailed
+from omniretail.core.models import Channel, Company, StaffMembership, Store, Terminal
 from omniretail.core.series import series_get_or_create
 
 
@@ -54,3 +57,30 @@ def terminal_create(
         store_id=store.pk,
     )
     return terminal
+
+
+@transaction.atomic
+def membership_grant(
+    *, user: Any, role: str, store: Store | None, actor: Actor = SYSTEM, reason: str = ""
+) -> StaffMembership:
+    """Give a staff user a role in one store (or every store with store=None).
+    The role's back-office permissions follow from it (RolePermissionBackend)."""
+    if role not in ALL_ROLES:
+        raise ValidationFailed(
+            f"role {role!r} does not exist; use one of {', '.join(ALL_ROLES)}.", field="role"
+        )
+    require(actor, "org.write", store_id=store.pk if store else None)
+    membership, _ = StaffMembership.objects.get_or_create(user=user, role=role, store=store)
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    audit_record(
+        actor=actor,
+        action="membership.grant",
+        object_type="user",
+        object_id=user.pk,
+        store_id=store.pk if store else None,
+        reason=reason,
+        data={"role": role},
+    )
+    return membership

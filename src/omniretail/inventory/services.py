@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
 
 from omniretail.core.access import Actor, require
 from omniretail.core.audit import audit_record
@@ -82,28 +81,41 @@ def stock_moves_post(
             )
     if not moves:
         return []
+    # Virtual locations (suppliers, customers...) keep no cached level: their
+    # balance is never sold from, and caching it would make every till in the
+    # company wait on the same "customers" row.
+    location_ids = {m.from_location_id for m in moves} | {m.to_location_id for m in moves}
+    virtual = set(
+        Location.objects.filter(pk__in=location_ids, kind__in=Location.VIRTUAL).values_list(
+            "pk", flat=True
+        )
+    )
     deltas: dict[tuple[int, int], int] = defaultdict(int)
     for m in moves:
-        deltas[(m.sku_id, m.from_location_id)] -= m.quantity
-        deltas[(m.sku_id, m.to_location_id)] += m.quantity
+        if m.from_location_id not in virtual:
+            deltas[(m.sku_id, m.from_location_id)] -= m.quantity
+        if m.to_location_id not in virtual:
+            deltas[(m.sku_id, m.to_location_id)] += m.quantity
     keys = sorted(deltas)
     StockLevel.objects.bulk_create(
         [StockLevel(sku_id=s, location_id=loc) for s, loc in keys], ignore_conflicts=True
     )
-    wanted = Q()
-    for s, loc in keys:
-        wanted |= Q(sku_id=s, location_id=loc)
-    levels = list(
-        StockLevel.objects.select_for_update(of=("self",))
+    # Lock the superset sku x location (a few extra rows at most: moves touch
+    # a handful of locations) in pk order, then keep the wanted pairs.
+    wanted = set(keys)
+    levels = [
+        level
+        for level in StockLevel.objects.select_for_update(of=("self",))
         .select_related("location")
-        .filter(wanted)
+        .filter(sku_id__in={s for s, _ in keys}, location_id__in={loc for _, loc in keys})
         .order_by("pk")
-    )
+        if (level.sku_id, level.location_id) in wanted
+    ]
     negatives: list[NegativeStock] = []
     for level in levels:
         delta = deltas[(level.sku_id, level.location_id)]
         level.on_hand += delta
-        if delta < 0 and level.on_hand < 0 and not level.location.is_virtual:
+        if delta < 0 and level.on_hand < 0:
             if not allow_negative:
                 raise Conflict(
                     f"Not enough stock of SKU #{level.sku_id} at {level.location.name}: "
