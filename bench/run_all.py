@@ -1,4 +1,4 @@
-"""`make bench`: run every benchmark in this folder; each prints one line."""
+"""`make bench`: run every benchmark in this folder; each prints its line(s) of figures."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def main() -> int:
             print(f"{script.stem} error=exit_{proc.returncode}", flush=True)
             sys.stderr.write(proc.stderr[-3000:])
         else:
-            print(lines[-1], flush=True)
+            for line in lines:
+                print(line, flush=True)
     return 1 if failed else 0
 
 

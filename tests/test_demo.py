@@ -219,7 +219,7 @@ def test_stock_is_spread_over_the_warehouse_and_both_stores():
     # Paris, the flagship, carries every SKU; every SKU came in through the warehouse.
     assert _on_hand("st-paris")[0] == variants
     received = StockMove.objects.filter(
-        reference_type="receipt", to_location__code="wh-main"
+        reference_type="delivery", to_location__code="wh-main"
     ).values_list("sku_id", flat=True)
     assert len(set(received)) == variants
     assert not StockLevel.objects.filter(location__kind__in=["warehouse", "store"], on_hand__lt=0)
@@ -279,7 +279,7 @@ def test_a_bigger_second_run_adds_only_the_new_products_and_their_stock():
     later = StockMove.objects.filter(pk__gt=last_move)
     assert set(later.values_list("sku_id", flat=True)) == new_skus
     assert set(
-        StockMove.objects.filter(reference_type="receipt").values_list("sku_id", flat=True)
+        StockMove.objects.filter(reference_type="delivery").values_list("sku_id", flat=True)
     ) == (first_skus | new_skus)
     assert Order.objects.count() == 4
     assert verify_all()[0] == []

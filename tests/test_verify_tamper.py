@@ -69,8 +69,9 @@ def sql(statement: str, params: list) -> int:
 def test_an_untouched_morning_verifies(morning):
     problems, summaries = verify_all()
     assert problems == []
-    assert summaries[1] == "receipts: 3 receipts in 1 series gapless, chains intact"
-    assert summaries[2] == "journal: 3 entries balanced"
+    assert "receipts: 3 receipts in 1 series gapless, chains intact" in summaries
+    assert "journal: 3 entries balanced" in summaries
+    assert "reservations: 0 active holds match reserved levels" in summaries
 
 
 def test_an_edited_receipt_total_is_found(morning):

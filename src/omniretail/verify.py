@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from omniretail.accounting.verify import verify_journal_balanced, verify_receipt_chains
-from omniretail.inventory.verify import verify_stock
+from omniretail.inventory.verify import verify_reservations, verify_stock, verify_valuation
 
 CHECKS: list[Callable[[], tuple[list[str], str]]] = [
     verify_stock,
+    verify_reservations,
+    verify_valuation,
     verify_receipt_chains,
     verify_journal_balanced,
 ]

@@ -40,6 +40,11 @@ class Category(models.Model):
 
 
 class Product(models.Model):
+    class StockPolicy(models.TextChoices):
+        REFUSE = "refuse", "Refuse when out of stock"
+        BACKORDER = "backorder", "Take backorders"
+        PREORDER = "preorder", "Take pre-orders (expected date)"
+
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -49,10 +54,27 @@ class Product(models.Model):
     tax_class = models.ForeignKey(TaxClass, on_delete=models.PROTECT, related_name="products")
     brand = models.CharField(max_length=100, blank=True)
     active = models.BooleanField(default=True)
+    stock_policy = models.CharField(
+        max_length=16,
+        choices=StockPolicy.choices,
+        default=StockPolicy.REFUSE,
+        help_text="What every channel does when the product is out of stock.",
+    )
+    expected_date = models.DateField(
+        null=True, blank=True, help_text="When pre-ordered goods are expected."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(stock_policy="preorder")
+                | models.Q(expected_date__isnull=False),
+                name="product_preorder_has_date",
+                violation_error_message="A pre-order product needs an expected date.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -81,3 +103,24 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} — {self.product.name} {self.name}".strip()
+
+
+class KitComponent(models.Model):
+    """A kit (bundle) SKU is made of components: selling the kit consumes them,
+    and its availability is derived from theirs. A kit holds no stock itself."""
+
+    kit = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="components")
+    component = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="used_in_kits")
+    quantity = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kit", "component"], name="kit_component_unique"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="kit_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=~models.Q(kit=models.F("component")), name="kit_not_its_own_component"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.component_id} in kit {self.kit_id}"

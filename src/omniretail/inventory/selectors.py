@@ -1,8 +1,17 @@
+"""Reads: availability (ATP) per channel, per location, stock value."""
+
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
-from omniretail.inventory.models import Location, StockLevel
+from django.db.models import F, Sum
+
+from omniretail.catalog.models import KitComponent
+from omniretail.inventory.domain import available, kit_available
+from omniretail.inventory.models import ChannelLocation, Location, SkuValuation, StockLevel
 
 
 def store_location(*, store_id: int) -> Location | None:
@@ -17,3 +26,108 @@ def store_location(*, store_id: int) -> Location | None:
 def stock_on_hand(*, sku_ids: Iterable[int], location_id: int) -> dict[int, int]:
     rows = StockLevel.objects.filter(sku_id__in=list(sku_ids), location_id=location_id)
     return dict(rows.values_list("sku_id", "on_hand"))
+
+
+def _components(sku_ids: list[int]) -> dict[int, dict[int, int]]:
+    kits: dict[int, dict[int, int]] = defaultdict(dict)
+    for kit_id, component_id, qty in KitComponent.objects.filter(kit_id__in=sku_ids).values_list(
+        "kit_id", "component_id", "quantity"
+    ):
+        kits[kit_id][component_id] = qty
+    return kits
+
+
+def _channel_free(sku_ids: list[int], channel_id: int) -> dict[int, int]:
+    """Sum over the channel's locations of max(on hand - reserved - buffer, 0)."""
+    links = dict(
+        ChannelLocation.objects.filter(channel_id=channel_id, location__active=True).values_list(
+            "location_id", "safety_buffer"
+        )
+    )
+    free: dict[int, int] = defaultdict(int)
+    for sku_id, location_id, on_hand, reserved in StockLevel.objects.filter(
+        sku_id__in=sku_ids, location_id__in=list(links)
+    ).values_list("sku_id", "location_id", "on_hand", "reserved"):
+        free[sku_id] += available(on_hand, reserved, links[location_id])
+    return free
+
+
+def stock_available_many(*, sku_ids: Iterable[int], channel_id: int) -> dict[int, int]:
+    """What a channel can promise now, per SKU. Kits: whole kits buildable
+    from their components' availability."""
+    ids = list(dict.fromkeys(sku_ids))
+    kits = _components(ids)
+    component_ids = {c for comps in kits.values() for c in comps}
+    free = _channel_free(sorted(set(ids) | component_ids), channel_id)
+    return {
+        sku_id: kit_available(kits[sku_id], free) if sku_id in kits else free.get(sku_id, 0)
+        for sku_id in ids
+    }
+
+
+def stock_available(*, sku_id: int, channel_id: int) -> int:
+    return stock_available_many(sku_ids=[sku_id], channel_id=channel_id)[sku_id]
+
+
+@dataclass(frozen=True)
+class LocationAvailability:
+    location_id: int
+    code: str
+    name: str
+    kind: str
+    store_id: int | None
+    on_hand: int
+    reserved: int
+    available: int
+
+
+def stock_available_by_location(
+    *, sku_id: int, channel_id: int | None = None, kinds: Iterable[str] = Location.PHYSICAL
+) -> list[LocationAvailability]:
+    """Which locations (stores) have it? With a channel, its buffers apply."""
+    buffers: dict[int, int] = {}
+    if channel_id is not None:
+        buffers = dict(
+            ChannelLocation.objects.filter(channel_id=channel_id).values_list(
+                "location_id", "safety_buffer"
+            )
+        )
+    rows = (
+        StockLevel.objects.filter(
+            sku_id=sku_id, location__kind__in=list(kinds), location__active=True
+        )
+        .select_related("location")
+        .order_by("location__code")
+    )
+    return [
+        LocationAvailability(
+            location_id=lv.location_id,
+            code=lv.location.code,
+            name=lv.location.name,
+            kind=lv.location.kind,
+            store_id=lv.location.store_id,
+            on_hand=lv.on_hand,
+            reserved=lv.reserved,
+            available=available(lv.on_hand, lv.reserved, buffers.get(lv.location_id, 0)),
+        )
+        for lv in rows
+    ]
+
+
+def stock_value_by_location(*, location_ids: Iterable[int] | None = None) -> dict[int, Decimal]:
+    """On hand x moving average cost, per location (negative stock counts 0)."""
+    qs = StockLevel.objects.filter(on_hand__gt=0)
+    if location_ids is not None:
+        qs = qs.filter(location_id__in=list(location_ids))
+    rows = (
+        qs.values("location_id")
+        .annotate(value=Sum(F("on_hand") * F("sku__valuation__average_cost")))
+        .values_list("location_id", "value")
+    )
+    return {loc: Decimal(str(value or 0)).quantize(Decimal("0.01")) for loc, value in rows}
+
+
+def sku_average_costs(*, sku_ids: Iterable[int]) -> dict[int, Decimal]:
+    return dict(
+        SkuValuation.objects.filter(sku_id__in=list(sku_ids)).values_list("sku_id", "average_cost")
+    )

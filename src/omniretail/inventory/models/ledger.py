@@ -1,7 +1,7 @@
 from django.db import models
 
 from omniretail.catalog.models import Variant
-from omniretail.core.models import Store
+from omniretail.core.models import Channel, Store
 
 
 class Location(models.Model):
@@ -96,3 +96,78 @@ class StockMove(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku_id}: {self.from_location_id} → {self.to_location_id}"
+
+
+class ChannelLocation(models.Model):
+    """A channel sells from these locations, by priority (1 first), keeping a
+    safety buffer back (e.g. the last 2 units of a store for walk-ins)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="sources")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="channels")
+    priority = models.PositiveSmallIntegerField(default=1)
+    safety_buffer = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["channel", "priority", "location"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "location"], name="channel_location_unique")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.channel_id} ← {self.location_id} (#{self.priority}, keep {self.safety_buffer})"
+        )
+
+
+class Reservation(models.Model):
+    """Stock held at one location for a demand (an order line, a cart).
+
+    Active holds are counted in StockLevel.reserved; a backordered hold waits
+    for stock and is filled, oldest first, when stock arrives."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        BACKORDERED = "backordered", "Waiting for stock"
+        RELEASED = "released", "Released"
+        EXPIRED = "expired", "Expired"
+        CONSUMED = "consumed", "Fulfilled"
+
+    sku = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="reservations")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    demand_type = models.CharField(max_length=32, help_text="order_line, cart, ...")
+    demand_id = models.CharField(max_length=64)
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, null=True, blank=True, related_name="reservations"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    expected_date = models.DateField(null=True, blank=True, help_text="For pre-orders")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="reservation_qty_gt_0")
+        ]
+        indexes = [
+            models.Index(fields=["status", "expires_at"]),
+            models.Index(fields=["demand_type", "demand_id"]),
+            models.Index(fields=["sku", "location", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        where = f"{self.sku_id}@{self.location_id}"
+        return f"{self.quantity} × {where} for {self.demand_type} {self.demand_id}"
+
+
+class SkuValuation(models.Model):
+    """Moving average unit cost of a SKU over all its physical stock."""
+
+    sku = models.OneToOneField(Variant, on_delete=models.CASCADE, related_name="valuation")
+    average_cost = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.sku_id}: {self.average_cost}"

@@ -1,0 +1,489 @@
+"""Holding stock for a demand (an order line, a cart) without moving it.
+
+Never read-then-write: a hold is one conditional UPDATE per (SKU, location)
+    reserved = reserved + q  WHERE on_hand - reserved - buffer >= q
+and a row count of 0 means "not available". Lines are summed per (SKU,
+location) first and rows are touched in (sku_id, location_id) order, the
+same order the ledger locks them in, so writers never deadlock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from omniretail.catalog.models import KitComponent, Variant
+from omniretail.core.access import Actor, require
+from omniretail.core.errors import Conflict, NotFound, ValidationFailed
+from omniretail.core.events import event_publish
+from omniretail.inventory.domain import (
+    BACKORDER,
+    PREORDER,
+    REFUSE,
+    Source,
+    allocation_choose,
+    kit_expand,
+    policy_decide,
+)
+from omniretail.inventory.events import StockChanged
+from omniretail.inventory.models import ChannelLocation, Location, Reservation, StockLevel
+from omniretail.inventory.services.ledger import MoveSpec, location_virtual, stock_moves_post
+
+ACTIVE = Reservation.Status.ACTIVE
+WAITING = Reservation.Status.BACKORDERED
+
+
+@dataclass(frozen=True)
+class ReserveLine:
+    sku_id: int
+    location_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ChannelLine:
+    sku_id: int
+    quantity: int
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+
+
+def _positive(lines: list, field: str = "lines") -> None:
+    if not lines:
+        raise ValidationFailed("Nothing to reserve; add a line.", field=field)
+    for i, line in enumerate(lines):
+        if not isinstance(line.quantity, int) or line.quantity <= 0:
+            raise ValidationFailed(
+                f"{field}[{i}].quantity must be a whole number above 0 (got {line.quantity}).",
+                field=f"{field}[{i}].quantity",
+            )
+
+
+def kits_of(sku_ids: list[int]) -> dict[int, dict[int, int]]:
+    """Components of the kit SKUs among `sku_ids` (one query)."""
+    kits: dict[int, dict[int, int]] = defaultdict(dict)
+    for kit_id, component_id, qty in KitComponent.objects.filter(kit_id__in=sku_ids).values_list(
+        "kit_id", "component_id", "quantity"
+    ):
+        kits[kit_id][component_id] = qty
+    return dict(kits)
+
+
+def _buffers(channel_id: int | None, location_ids: set[int]) -> dict[int, int]:
+    if channel_id is None:
+        return {}
+    return dict(
+        ChannelLocation.objects.filter(
+            channel_id=channel_id, location_id__in=location_ids
+        ).values_list("location_id", "safety_buffer")
+    )
+
+
+def _hold(totals: dict[tuple[int, int], int], buffers: dict[int, int]) -> list[tuple[int, int]]:
+    """Conditionally raise `reserved` for each (sku, location) in lock order.
+    Returns the pairs that could not be held (nothing is undone here: the
+    caller's transaction rolls back)."""
+    short: list[tuple[int, int]] = []
+    for (sku_id, location_id), quantity in sorted(totals.items()):
+        buffer = buffers.get(location_id, 0)
+        updated = StockLevel.objects.filter(
+            sku_id=sku_id,
+            location_id=location_id,
+            on_hand__gte=F("reserved") + quantity + buffer,
+        ).update(reserved=F("reserved") + quantity)
+        if updated == 0:
+            short.append((sku_id, location_id))
+    return short
+
+
+def _insufficient(
+    short: list[tuple[int, int]], totals: dict[tuple[int, int], int]
+) -> InsufficientStock:
+    names = dict(Variant.objects.filter(pk__in={s for s, _ in short}).values_list("pk", "sku"))
+    places = dict(
+        Location.objects.filter(pk__in={loc for _, loc in short}).values_list("pk", "code")
+    )
+    detail = [
+        {
+            "sku": names.get(s, str(s)),
+            "location": places.get(loc, str(loc)),
+            "requested": totals[(s, loc)],
+        }
+        for s, loc in short
+    ]
+    first = detail[0]
+    return InsufficientStock(
+        f"Not enough available stock of {first['sku']} at {first['location']} for "
+        f"{first['requested']}; lower the quantity or choose another location.",
+        field="quantity",
+        short=detail,
+    )
+
+
+@transaction.atomic
+def stock_reserve(
+    *,
+    lines: list[ReserveLine],
+    demand_type: str,
+    demand_id: str,
+    actor: Actor,
+    channel_id: int | None = None,
+    expires_at: dt.datetime | None = None,
+) -> list[Reservation]:
+    """Hold stock at given locations; all lines or nothing. Kits hold their
+    components. The channel's safety buffer at each location is kept back."""
+    _positive(lines)
+    stores = dict(
+        Location.objects.filter(pk__in={line.location_id for line in lines}).values_list(
+            "pk", "store_id"
+        )
+    )
+    for i, line in enumerate(lines):
+        if line.location_id not in stores:
+            raise ValidationFailed(
+                f"lines[{i}]: location #{line.location_id} does not exist",
+                field=f"lines[{i}].location",
+            )
+        require(actor, "stock.reserve", store_id=stores[line.location_id])
+    kits = kits_of([line.sku_id for line in lines])
+    totals: dict[tuple[int, int], int] = defaultdict(int)
+    for line in lines:
+        for sku_id, qty in kit_expand([(line.sku_id, line.quantity)], kits):
+            totals[(sku_id, line.location_id)] += qty
+    short = _hold(totals, _buffers(channel_id, {loc for _, loc in totals}))
+    if short:
+        raise _insufficient(short, totals)
+    reservations = Reservation.objects.bulk_create(
+        [
+            Reservation(
+                sku_id=sku_id,
+                location_id=location_id,
+                quantity=qty,
+                demand_type=demand_type,
+                demand_id=demand_id,
+                channel_id=channel_id,
+                expires_at=expires_at,
+            )
+            for (sku_id, location_id), qty in sorted(totals.items())
+        ]
+    )
+    event_publish(StockChanged(pairs=sorted(totals), reason="reserved"))
+    return reservations
+
+
+def channel_sources(channel_id: int, sku_ids: list[int]) -> dict[int, list[Source]]:
+    """Availability of each SKU at each location the channel sells from."""
+    links = list(
+        ChannelLocation.objects.filter(channel_id=channel_id, location__active=True).values_list(
+            "location_id", "priority", "safety_buffer"
+        )
+    )
+    levels = {
+        (lv.sku_id, lv.location_id): lv
+        for lv in StockLevel.objects.filter(
+            sku_id__in=sku_ids, location_id__in=[loc for loc, _, _ in links]
+        )
+    }
+    result: dict[int, list[Source]] = {}
+    for sku_id in sku_ids:
+        sources = []
+        for location_id, priority, buffer in links:
+            level = levels.get((sku_id, location_id))
+            free = max(level.on_hand - level.reserved - buffer, 0) if level else 0
+            sources.append(Source(location_id, priority, free))
+        result[sku_id] = sources
+    return result
+
+
+@transaction.atomic
+def stock_reserve_for_channel(
+    *,
+    lines: list[ChannelLine],
+    channel_id: int,
+    demand_type: str,
+    demand_id: str,
+    actor: Actor,
+    expires_at: dt.datetime | None = None,
+    attempts: int = 3,
+) -> list[Reservation]:
+    """Hold stock for a channel's demand from the locations it sells from, by
+    priority, applying each product's policy at zero (refuse, backorder,
+    pre-order) the same way for every channel. All lines or nothing.
+
+    The plan is made from a read, but the hold itself is the conditional
+    update: when another channel took the stock in between, the plan is
+    made again (up to `attempts` times) inside a savepoint."""
+    _positive(lines)
+    require(actor, "stock.reserve")
+    variants = {
+        v.pk: v
+        for v in Variant.objects.select_related("product").filter(
+            pk__in={line.sku_id for line in lines}
+        )
+    }
+    for i, line in enumerate(lines):
+        if line.sku_id not in variants:
+            raise ValidationFailed(
+                f"lines[{i}]: unknown SKU #{line.sku_id}", field=f"lines[{i}].sku"
+            )
+    kits = kits_of(list(variants))
+    wanted: dict[int, int] = defaultdict(int)
+    for line in lines:
+        wanted[line.sku_id] += line.quantity
+    last_error: InsufficientStock | None = None
+    for _ in range(max(attempts, 1)):
+        try:
+            with transaction.atomic():
+                return _reserve_planned(
+                    wanted, variants, kits, channel_id, demand_type, demand_id, expires_at
+                )
+        except InsufficientStock as exc:
+            last_error = exc
+            if exc.extra.get("final"):
+                break
+    assert last_error is not None
+    raise last_error
+
+
+def _reserve_planned(
+    wanted: dict[int, int],
+    variants: dict[int, Variant],
+    kits: dict[int, dict[int, int]],
+    channel_id: int,
+    demand_type: str,
+    demand_id: str,
+    expires_at: dt.datetime | None,
+) -> list[Reservation]:
+    expanded = kit_expand(sorted(wanted.items()), kits)
+    sources = channel_sources(channel_id, [sku for sku, _ in expanded])
+    totals: dict[tuple[int, int], int] = defaultdict(int)
+    waiting: list[Reservation] = []
+    refused: list[dict] = []
+    first_location = {
+        sku: min(srcs, key=lambda s: (s.priority, s.location_id)).location_id
+        for sku, srcs in sources.items()
+        if srcs
+    }
+    for sku_id, quantity in expanded:
+        free = sum(s.available for s in sources[sku_id])
+        product = variants[sku_id].product if sku_id in variants else None
+        policy = product.stock_policy if product else REFUSE
+        decision = policy_decide(policy, requested=quantity, available_now=free)
+        if decision.refused:
+            refused.append({"sku_id": sku_id, "requested": quantity, "available": free})
+            continue
+        for location_id, qty in allocation_choose(sources[sku_id], decision.reserve):
+            totals[(sku_id, location_id)] += qty
+        if decision.wait:
+            if sku_id not in first_location:
+                refused.append({"sku_id": sku_id, "requested": quantity, "available": 0})
+                continue
+            waiting.append(
+                Reservation(
+                    sku_id=sku_id,
+                    location_id=first_location[sku_id],
+                    quantity=decision.wait,
+                    status=WAITING,
+                    demand_type=demand_type,
+                    demand_id=demand_id,
+                    channel_id=channel_id,
+                    expected_date=product.expected_date if product and policy == PREORDER else None,
+                )
+            )
+    if refused:
+        skus = dict(
+            Variant.objects.filter(pk__in=[r["sku_id"] for r in refused]).values_list("pk", "sku")
+        )
+        first = refused[0]
+        raise InsufficientStock(
+            f"Only {first['available']} of {skus.get(first['sku_id'])} available for this "
+            f"channel, {first['requested']} requested; lower the quantity.",
+            field="quantity",
+            short=[
+                {
+                    "sku": skus.get(r["sku_id"]),
+                    "requested": r["requested"],
+                    "available": r["available"],
+                }
+                for r in refused
+            ],
+            final=True,
+        )
+    short = _hold(totals, _buffers(channel_id, {loc for _, loc in totals}))
+    if short:
+        raise _insufficient(short, totals)  # a race: the caller plans again
+    held = [
+        Reservation(
+            sku_id=sku_id,
+            location_id=location_id,
+            quantity=qty,
+            demand_type=demand_type,
+            demand_id=demand_id,
+            channel_id=channel_id,
+            expires_at=expires_at,
+        )
+        for (sku_id, location_id), qty in sorted(totals.items())
+    ]
+    created = Reservation.objects.bulk_create(held + waiting)
+    if totals:
+        event_publish(StockChanged(pairs=sorted(totals), reason="reserved"))
+    return created
+
+
+def _unhold(reservations: list[Reservation]) -> list[tuple[int, int]]:
+    totals: dict[tuple[int, int], int] = defaultdict(int)
+    for r in reservations:
+        if r.status == ACTIVE:
+            totals[(r.sku_id, r.location_id)] += r.quantity
+    for (sku_id, location_id), quantity in sorted(totals.items()):
+        StockLevel.objects.filter(sku_id=sku_id, location_id=location_id).update(
+            reserved=F("reserved") - quantity
+        )
+    return sorted(totals)
+
+
+def _lock(reservation_ids: list[int], statuses: tuple[str, ...]) -> list[Reservation]:
+    found = list(
+        Reservation.objects.select_for_update()
+        .filter(pk__in=reservation_ids, status__in=statuses)
+        .order_by("sku_id", "location_id", "pk")
+    )
+    return found
+
+
+@transaction.atomic
+def reservations_release(
+    *, reservation_ids: list[int], actor: Actor, reason: str = "released"
+) -> int:
+    """Give held (or waiting) stock back. Already ended holds are skipped, so
+    releasing twice is harmless. Returns how many were released."""
+    require(actor, "stock.reserve")
+    found = _lock(reservation_ids, (ACTIVE, WAITING))
+    pairs = _unhold(found)
+    Reservation.objects.filter(pk__in=[r.pk for r in found]).update(
+        status=Reservation.Status.RELEASED, updated_at=timezone.now()
+    )
+    if pairs:
+        event_publish(StockChanged(pairs=pairs, reason=reason))
+    return len(found)
+
+
+@transaction.atomic
+def reservations_release_demand(*, demand_type: str, demand_id: str, actor: Actor) -> int:
+    ids = list(
+        Reservation.objects.filter(
+            demand_type=demand_type, demand_id=demand_id, status__in=(ACTIVE, WAITING)
+        ).values_list("pk", flat=True)
+    )
+    return reservations_release(reservation_ids=ids, actor=actor) if ids else 0
+
+
+def reservations_expire(*, now: dt.datetime | None = None, batch: int = 500) -> int:
+    """Release holds past their expiry (abandoned carts). Run periodically by
+    the worker; each batch is its own transaction."""
+    now = now or timezone.now()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Reservation.objects.filter(status=ACTIVE, expires_at__lte=now)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch]
+            )
+            if not ids:
+                return expired
+            found = _lock(ids, (ACTIVE,))
+            pairs = _unhold(found)
+            Reservation.objects.filter(pk__in=[r.pk for r in found]).update(
+                status=Reservation.Status.EXPIRED, updated_at=now
+            )
+            if pairs:
+                event_publish(StockChanged(pairs=pairs, reason="reservation expired"))
+            expired += len(found)
+
+
+@transaction.atomic
+def reservations_consume(
+    *,
+    reservation_ids: list[int],
+    actor: Actor,
+    reference_type: str,
+    reference_id: str,
+    to_kind: str = Location.Kind.CUSTOMER,
+) -> int:
+    """Fulfil holds: the reserved units leave their location (to the customer
+    by default) as moves, and stop being reserved — one transaction."""
+    require(actor, "stock.move")
+    found = _lock(reservation_ids, (ACTIVE,))
+    missing = set(reservation_ids) - {r.pk for r in found}
+    if missing:
+        raise NotFound(
+            f"Reservations {sorted(missing)} are not active (released, expired or already "
+            "fulfilled); reserve again.",
+            field="reservation_ids",
+        )
+    destination = location_virtual(to_kind)
+    stock_moves_post(
+        moves=[MoveSpec(r.sku_id, r.location_id, destination.pk, r.quantity) for r in found],
+        actor=actor,
+        reference_type=reference_type,
+        reference_id=reference_id,
+        reason="reservation fulfilled",
+    )
+    _unhold(found)
+    Reservation.objects.filter(pk__in=[r.pk for r in found]).update(
+        status=Reservation.Status.CONSUMED, updated_at=timezone.now()
+    )
+    return sum(r.quantity for r in found)
+
+
+def backorders_fill(*, pairs: list[tuple[int, int]]) -> int:
+    """Stock arrived at these (SKU, location) pairs: turn waiting holds into
+    active ones, oldest first, while stock lasts. Runs in the caller's
+    transaction (receiving, transfers, counts). Returns holds filled."""
+    if not pairs:
+        return 0
+    filled = 0
+    touched: list[tuple[int, int]] = []
+    for sku_id, location_id in sorted(set(pairs)):
+        waiting = list(
+            Reservation.objects.select_for_update()
+            .filter(sku_id=sku_id, location_id=location_id, status=WAITING)
+            .order_by("created_at", "pk")
+        )
+        for r in waiting:
+            updated = StockLevel.objects.filter(
+                sku_id=sku_id, location_id=location_id, on_hand__gte=F("reserved") + r.quantity
+            ).update(reserved=F("reserved") + r.quantity)
+            if not updated:
+                break  # oldest first: a younger, smaller one does not jump the queue
+            Reservation.objects.filter(pk=r.pk).update(status=ACTIVE, updated_at=timezone.now())
+            filled += 1
+            touched.append((sku_id, location_id))
+    if touched:
+        event_publish(StockChanged(pairs=sorted(set(touched)), reason="backorder filled"))
+    return filled
+
+
+__all__ = [
+    "BACKORDER",
+    "ChannelLine",
+    "InsufficientStock",
+    "ReserveLine",
+    "backorders_fill",
+    "channel_sources",
+    "kits_of",
+    "reservations_consume",
+    "reservations_expire",
+    "reservations_release",
+    "reservations_release_demand",
+    "stock_reserve",
+    "stock_reserve_for_channel",
+]

@@ -1,0 +1,228 @@
+"""Holds on stock: conditional, all-or-nothing, buffered per channel,
+backordered by policy, released, expired and consumed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from omniretail.catalog.models import KitComponent, Product
+from omniretail.catalog.services import VariantSpec, product_create
+from omniretail.core.access import SYSTEM
+from omniretail.core.models import OutboxEvent
+from omniretail.core.services import channel_create
+from omniretail.inventory.models import ChannelLocation, Reservation, StockLevel
+from omniretail.inventory.selectors import (
+    stock_available,
+    stock_available_by_location,
+    stock_available_many,
+)
+from omniretail.inventory.services import (
+    ChannelLine,
+    InsufficientStock,
+    ReserveLine,
+    reservations_consume,
+    reservations_expire,
+    reservations_release,
+    stock_receive,
+    stock_reserve,
+    stock_reserve_for_channel,
+)
+from omniretail.inventory.services.ledger import StockLine
+from omniretail.verify import verify_all
+from tests.conftest import stock_up
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def web(shop):
+    channel = channel_create(company=shop.company, code="web", name="Web shop", kind="web")
+    ChannelLocation.objects.create(channel=channel, location=shop.warehouse, priority=1)
+    ChannelLocation.objects.create(
+        channel=channel, location=shop.floor, priority=2, safety_buffer=2
+    )
+    return channel
+
+
+def _level(variant, location):
+    return StockLevel.objects.get(sku=variant, location=location)
+
+
+def test_reserve_is_all_or_nothing(shop):
+    stock_up(shop, {shop.mug: 3, shop.candle: 1})
+    with pytest.raises(InsufficientStock) as refused:
+        stock_reserve(
+            lines=[
+                ReserveLine(shop.mug.pk, shop.floor.pk, 2),
+                ReserveLine(shop.candle.pk, shop.floor.pk, 2),
+            ],
+            demand_type="cart",
+            demand_id="c1",
+            actor=SYSTEM,
+        )
+    assert refused.value.http_status == 409
+    assert refused.value.extra["short"] == [
+        {"sku": "CAN-FIG", "location": "st-paris", "requested": 2}
+    ]
+    assert _level(shop.mug, shop.floor).reserved == 0
+    assert Reservation.objects.count() == 0
+
+
+def test_lines_of_one_demand_are_summed_before_the_check(shop):
+    stock_up(shop, {shop.mug: 3})
+    with pytest.raises(InsufficientStock):
+        stock_reserve(
+            lines=[ReserveLine(shop.mug.pk, shop.floor.pk, 2)] * 2,
+            demand_type="cart",
+            demand_id="c1",
+            actor=SYSTEM,
+        )
+    held = stock_reserve(
+        lines=[ReserveLine(shop.mug.pk, shop.floor.pk, 1)] * 3,
+        demand_type="cart",
+        demand_id="c2",
+        actor=SYSTEM,
+    )
+    assert [r.quantity for r in held] == [3]
+    assert _level(shop.mug, shop.floor).reserved == 3
+
+
+def test_channel_availability_keeps_the_store_buffer(shop, web):
+    stock_up(shop, {shop.mug: 5})
+    stock_up(shop, {shop.mug: 4}, location=shop.warehouse)
+    # warehouse 4 + store 5 - buffer 2
+    assert stock_available(sku_id=shop.mug.pk, channel_id=web.pk) == 7
+    held = stock_reserve_for_channel(
+        lines=[ChannelLine(shop.mug.pk, 6)],
+        channel_id=web.pk,
+        demand_type="order_line",
+        demand_id="o1",
+        actor=SYSTEM,
+    )
+    assert sorted((r.location_id, r.quantity) for r in held) == [
+        (shop.warehouse.pk, 4),
+        (shop.floor.pk, 2),
+    ]
+    assert stock_available(sku_id=shop.mug.pk, channel_id=web.pk) == 1
+    with pytest.raises(InsufficientStock) as refused:
+        stock_reserve_for_channel(
+            lines=[ChannelLine(shop.mug.pk, 2)],
+            channel_id=web.pk,
+            demand_type="order_line",
+            demand_id="o2",
+            actor=SYSTEM,
+        )
+    assert "Only 1 of MUG-GR available" in refused.value.message
+    stores = {a.code: a.available for a in stock_available_by_location(sku_id=shop.mug.pk)}
+    assert stores == {"st-paris": 3, "wh-main": 0}
+
+
+def test_backorder_policy_waits_and_fills_oldest_first(shop, web):
+    Product.objects.filter(pk=shop.mug.product_id).update(stock_policy="backorder")
+    stock_up(shop, {shop.mug: 1}, location=shop.warehouse)
+    first = stock_reserve_for_channel(
+        lines=[ChannelLine(shop.mug.pk, 3)],
+        channel_id=web.pk,
+        demand_type="order_line",
+        demand_id="o1",
+        actor=SYSTEM,
+    )
+    assert sorted((r.status, r.quantity) for r in first) == [("active", 1), ("backordered", 2)]
+    second = stock_reserve_for_channel(
+        lines=[ChannelLine(shop.mug.pk, 1)],
+        channel_id=web.pk,
+        demand_type="order_line",
+        demand_id="o2",
+        actor=SYSTEM,
+    )
+    assert [r.status for r in second] == ["backordered"]
+    stock_receive(
+        location=shop.warehouse,
+        lines=[StockLine(shop.mug.pk, 2, Decimal("4.00"))],
+        actor=SYSTEM,
+    )
+    statuses = dict(
+        Reservation.objects.filter(status__in=["active", "backordered"])
+        .values_list("demand_id", "status")
+        .order_by("pk")
+    )
+    # o1's waiting 2 are filled; o2 still waits (2 arrived, not 3)
+    assert list(Reservation.objects.filter(demand_id="o1").values_list("status", flat=True)) == [
+        "active",
+        "active",
+    ]
+    assert statuses["o2"] == "backordered"
+    assert _level(shop.mug, shop.warehouse).reserved == 3
+    assert verify_all()[0] == []
+
+
+def test_release_expire_and_consume(shop):
+    stock_up(shop, {shop.mug: 5})
+    soon = timezone.now() + dt.timedelta(minutes=15)
+    cart = stock_reserve(
+        lines=[ReserveLine(shop.mug.pk, shop.floor.pk, 2)],
+        demand_type="cart",
+        demand_id="c1",
+        actor=SYSTEM,
+        expires_at=soon,
+    )
+    order = stock_reserve(
+        lines=[ReserveLine(shop.mug.pk, shop.floor.pk, 1)],
+        demand_type="order_line",
+        demand_id="o1",
+        actor=SYSTEM,
+    )
+    other = stock_reserve(
+        lines=[ReserveLine(shop.mug.pk, shop.floor.pk, 1)],
+        demand_type="cart",
+        demand_id="c2",
+        actor=SYSTEM,
+    )
+    assert _level(shop.mug, shop.floor).reserved == 4
+    assert reservations_expire(now=soon - dt.timedelta(seconds=1)) == 0
+    assert reservations_expire(now=soon) == 1
+    assert reservations_release(reservation_ids=[other[0].pk], actor=SYSTEM) == 1
+    assert reservations_release(reservation_ids=[other[0].pk], actor=SYSTEM) == 0
+    assert (
+        reservations_consume(
+            reservation_ids=[order[0].pk], actor=SYSTEM, reference_type="order", reference_id="1"
+        )
+        == 1
+    )
+    level = _level(shop.mug, shop.floor)
+    assert (level.on_hand, level.reserved) == (4, 0)
+    assert Reservation.objects.get(pk=cart[0].pk).status == "expired"
+    with pytest.raises(Exception, match="not active"):
+        reservations_consume(
+            reservation_ids=[order[0].pk], actor=SYSTEM, reference_type="order", reference_id="1"
+        )
+    assert OutboxEvent.objects.filter(name="stock.changed").count() >= 5
+    assert verify_all()[0] == []
+
+
+def test_a_kit_holds_its_components_and_is_as_available_as_its_scarcest(shop, web):
+    product_create(
+        code="gift-set",
+        name="Gift set",
+        tax_class=shop.standard,
+        variants=[VariantSpec("GIFT-SET", "Mug + candle", Decimal("28.00"))],
+    )
+    kit = shop.mug.__class__.objects.get(sku="GIFT-SET")
+    KitComponent.objects.create(kit=kit, component=shop.mug, quantity=2)
+    KitComponent.objects.create(kit=kit, component=shop.candle, quantity=1)
+    stock_up(shop, {shop.mug: 5, shop.candle: 3}, location=shop.warehouse)
+    assert stock_available_many(sku_ids=[kit.pk], channel_id=web.pk) == {kit.pk: 2}
+    stock_reserve_for_channel(
+        lines=[ChannelLine(kit.pk, 2)],
+        channel_id=web.pk,
+        demand_type="order_line",
+        demand_id="o1",
+        actor=SYSTEM,
+    )
+    assert _level(shop.mug, shop.warehouse).reserved == 4
+    assert _level(shop.candle, shop.warehouse).reserved == 2
+    assert stock_available(sku_id=kit.pk, channel_id=web.pk) == 0
