@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from omniretail.core.apikeys import api_key_issue
-from omniretail.inventory.models import StockLevel, StockMove
+from omniretail.core.services import channel_create
+from omniretail.inventory.models import ChannelLocation, StockLevel, StockMove
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def _receive(client, token, body, key=None):
     if key:
         headers["Idempotency-Key"] = key
     return client.post(
-        "/api/v1/inventory/receipts", body, content_type="application/json", headers=headers
+        "/api/v1/inventory/deliveries", body, content_type="application/json", headers=headers
     )
 
 
@@ -33,7 +34,7 @@ def stock_key(shop) -> str:
 
 def test_openapi_lists_the_first_flow(client):
     spec = client.get("/api/v1/openapi.json").json()
-    assert {"/api/v1/pos/sales", "/api/v1/inventory/receipts", "/api/v1/catalog/variants"} <= set(
+    assert {"/api/v1/pos/sales", "/api/v1/inventory/deliveries", "/api/v1/catalog/variants"} <= set(
         spec["paths"]
     )
     assert client.get("/api/docs").status_code == 302
@@ -112,3 +113,61 @@ def test_levels_of_a_location(client, shop, stock_key):
     ]
     r = client.get("/api/v1/inventory/levels?location=nowhere", headers=_auth(stock_key))
     assert (r.status_code, r.json()["error"]["field"]) == (404, "location")
+
+
+def test_reserve_over_http_and_see_availability(client, shop, stock_key):
+    web = channel_create(company=shop.company, code="web", name="Web", kind="web")
+    ChannelLocation.objects.create(channel=web, location=shop.floor, priority=1, safety_buffer=1)
+    _receive(
+        client, stock_key, {"location": "st-paris", "lines": [{"sku": "MUG-GR", "quantity": 4}]}
+    )
+    key = api_key_issue(name="web shop", channel=web, scopes=["stock:reserve", "stock:read"]).token
+    r = client.get(
+        "/api/v1/inventory/availability?channel=web&sku=MUG-GR&sku=LS-M", headers=_auth(key)
+    )
+    assert r.json() == [
+        {"sku": "MUG-GR", "channel": "web", "available": 3},
+        {"sku": "LS-M", "channel": "web", "available": 0},
+    ]
+    body = {
+        "demand_type": "cart",
+        "demand_id": "cart-77",
+        "channel": "web",
+        "expires_in_minutes": 30,
+        "lines": [{"sku": "MUG-GR", "quantity": 2}],
+    }
+    r = client.post(
+        "/api/v1/inventory/reservations",
+        body,
+        content_type="application/json",
+        headers={**_auth(key), "Idempotency-Key": "cart-77-1"},
+    )
+    assert r.status_code == 201, r.content
+    [hold] = r.json()
+    assert (hold["sku"], hold["location"], hold["quantity"], hold["status"]) == (
+        "MUG-GR",
+        "st-paris",
+        2,
+        "active",
+    )
+    again = client.post(
+        "/api/v1/inventory/reservations",
+        body,
+        content_type="application/json",
+        headers={**_auth(key), "Idempotency-Key": "cart-77-1"},
+    )
+    assert again.status_code == 200
+    assert StockLevel.objects.get(sku=shop.mug, location=shop.floor).reserved == 2
+    r = client.post(
+        "/api/v1/inventory/reservations",
+        dict(body, demand_id="cart-78"),
+        content_type="application/json",
+        headers=_auth(key),
+    )
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "insufficient_stock"
+    assert r.json()["error"]["short"] == [{"sku": "MUG-GR", "requested": 2, "available": 1}]
+    r = client.get(
+        "/api/v1/inventory/availability/MUG-GR/locations?channel=web", headers=_auth(key)
+    )
+    assert r.json()[0]["available"] == 1

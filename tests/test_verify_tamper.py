@@ -144,8 +144,9 @@ def test_an_unbalanced_journal_line_is_found_and_reported_in_cents(morning):
 
     problems, _ = verify_all()
 
+    order_id = morning[0]["order_id"]
     assert problems == [
-        f"journal: entry #{entry.pk} (order {morning[0]['order_id']}) debits 75.90 != credits 74.90"
+        f"journal: entry #{entry.pk} (order {order_id}) debits 105.90 != credits 104.90"
     ]
 
 

@@ -2,7 +2,7 @@
 
 omni serve      web app + background worker together
 omni demo       load the demo retailer (idempotent)
-omni worker     run background tasks and the outbox sweep
+omni worker     run background tasks and the periodic jobs (outbox sweep, expiry)
 omni verify     check the promises of ARCHITECTURE.md; non-zero on a violation
 omni createsuperuser, omni migrate, omni manage <django command> ...
 """
@@ -60,25 +60,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sweep_loop(stop: threading.Event, interval: float) -> None:
+def _periodic_run() -> list[str]:
+    """Run the periodic jobs of omniretail.wiring once; one failing job does
+    not stop the others (the next round retries it)."""
     from django.db import close_old_connections
 
-    from omniretail.core.events import outbox_sweep
+    from omniretail.wiring import PERIODIC
 
-    while not stop.wait(interval):
+    report = []
+    for label, job in PERIODIC:
         try:
-            outbox_sweep()
-        except Exception as exc:  # keep sweeping: the next round retries
-            print(f"outbox sweep failed: {exc}", file=sys.stderr)
+            report.append(f"{job()} {label}")
+        except Exception as exc:
+            print(f"periodic job {label!r} failed: {exc}", file=sys.stderr)
         finally:
             close_old_connections()
+    return report
+
+
+def _periodic_loop(stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        _periodic_run()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _django_setup()
     from django.core.management import call_command
-
-    from omniretail.core.events import outbox_sweep
 
     if args.batch:
         call_command(
@@ -89,11 +96,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
             startup_delay=False,
             verbosity=args.verbosity,
         )
-        delivered = outbox_sweep(older_than_s=0)
-        print(f"omni worker: queue drained, {delivered} outbox event(s) swept")
+        print("omni worker: queue drained; " + "; ".join(_periodic_run()))
         return 0
     stop = threading.Event()
-    sweeper = threading.Thread(target=_sweep_loop, args=(stop, args.sweep_interval), daemon=True)
+    sweeper = threading.Thread(target=_periodic_loop, args=(stop, args.sweep_interval), daemon=True)
     sweeper.start()
     try:
         call_command(
@@ -186,19 +192,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="random seed for reproducible data")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("worker", help="run background tasks and the outbox sweep")
+    p = sub.add_parser(
+        "worker", help="run background tasks and the periodic jobs (outbox sweep, expired holds)"
+    )
     p.add_argument("--interval", type=float, default=1.0, help="seconds between queue polls")
     p.add_argument(
         "--sweep-interval",
         type=float,
         default=30.0,
-        help="seconds between outbox sweeps (lost or failed deliveries)",
+        help="seconds between periodic jobs (outbox sweep, expired reservations)",
     )
     p.add_argument("--verbosity", type=int, default=1)
     p.add_argument(
         "--batch",
         action="store_true",
-        help="run what is queued and sweep the outbox once, then exit (for cron)",
+        help="run what is queued and the periodic jobs once, then exit (for cron)",
     )
     p.set_defaults(func=cmd_worker)
 

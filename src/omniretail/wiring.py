@@ -4,12 +4,22 @@ IN_TRANSACTION handlers run inside the transaction that publishes the event
 (journal entries, fiscal numbering): if they fail, the cause rolls back too.
 AFTER_COMMIT handlers run from the outbox after commit, at least once, with
 retries (webhooks, feeds, live updates); they must be idempotent.
+PERIODIC jobs run in `omni worker` every sweep interval; each is idempotent.
 """
 
+from collections.abc import Callable
+
 from omniretail.accounting.services import on_sale_completed
+from omniretail.core.events import outbox_sweep
+from omniretail.inventory.services import reservations_expire
 
 IN_TRANSACTION = {
     "sale.completed": [on_sale_completed],
 }
 
 AFTER_COMMIT: dict[str, list] = {}
+
+PERIODIC: list[tuple[str, Callable[[], int]]] = [
+    ("outbox events delivered", outbox_sweep),
+    ("expired reservations released", reservations_expire),
+]

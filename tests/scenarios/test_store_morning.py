@@ -111,6 +111,9 @@ def test_a_store_morning(client, shop):
         ("1000", Decimal("74.90"), Decimal("0")),
         ("4000", Decimal("0"), Decimal("62.41")),
         ("2100", Decimal("0"), Decimal("12.49")),
+        # cost of goods sold at the moving average cost of the delivery (3 x 10.00)
+        ("5000", Decimal("30.00"), Decimal("0")),
+        ("1300", Decimal("0"), Decimal("30.00")),
     }
 
     # Events: one per sale in the outbox, delivered after commit.

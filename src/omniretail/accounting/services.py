@@ -13,7 +13,9 @@ from django.utils import timezone
 from omniretail.accounting.domain import (
     CASH,
     CASH_ROUNDING,
+    COST_OF_GOODS_SOLD,
     DEFAULT_CHART,
+    INVENTORY,
     SALES,
     VAT_PAYABLE,
     Posting,
@@ -24,6 +26,7 @@ from omniretail.accounting.models import Account, JournalEntry, JournalLine, Rec
 from omniretail.core.errors import ValidationFailed
 from omniretail.core.models import OutboxEvent, Terminal
 from omniretail.core.series import series_take
+from omniretail.inventory.models import StockMove
 from omniretail.orders.models import Order
 from omniretail.payments.models import Payment
 
@@ -145,6 +148,17 @@ def receipt_issue(*, order: Order, terminal: Terminal, payments: list[Payment]) 
     return receipt
 
 
+def order_cost_of_goods(*, order_id: int) -> Decimal:
+    """Cost of the goods that left stock for an order, at the moving average
+    cost each move carried (inventory's valuation)."""
+    total = Decimal(0)
+    for quantity, unit_cost in StockMove.objects.filter(
+        reference_type="order", reference_id=str(order_id), unit_cost__isnull=False
+    ).values_list("quantity", "unit_cost"):
+        total += quantity * unit_cost
+    return total.quantize(Decimal("0.01"))
+
+
 def sale_book(*, order: Order, payments: list[Payment], reference: str) -> JournalEntry:
     """Dr cash received; Cr sales (net, by channel) and VAT; cash rounding apart."""
     postings: list[Posting] = []
@@ -155,6 +169,10 @@ def sale_book(*, order: Order, payments: list[Payment], reference: str) -> Journ
                 postings.append(Posting(CASH_ROUNDING, credit=p.rounding))
     postings.append(Posting(SALES, credit=order.total_net))
     postings.append(Posting(VAT_PAYABLE, credit=order.total_tax))
+    cost = order_cost_of_goods(order_id=order.pk)
+    if cost:
+        postings.append(Posting(COST_OF_GOODS_SOLD, debit=cost))
+        postings.append(Posting(INVENTORY, credit=cost))
     return journal_post(
         date=timezone.localdate(order.placed_at),
         description=f"Sale {reference}",

@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from omniretail.catalog.domain import barcode_normalise
-from omniretail.catalog.models import Category, Product, TaxClass, Variant
+from omniretail.catalog.models import Category, KitComponent, Product, TaxClass, Variant
 
 
 class VariantForm(forms.ModelForm):
@@ -36,8 +36,17 @@ class VariantInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "category", "tax_class", "brand", "variant_count", "active")
-    list_filter = ("active", "category", "tax_class")
+    list_display = (
+        "code",
+        "name",
+        "category",
+        "tax_class",
+        "brand",
+        "variant_count",
+        "stock_policy",
+        "active",
+    )
+    list_filter = ("active", "stock_policy", "category", "tax_class")
     list_select_related = ("category", "tax_class")
     search_fields = ("code", "name", "brand", "variants__sku", "=variants__barcode")
     date_hierarchy = "created_at"
@@ -51,9 +60,19 @@ class ProductAdmin(admin.ModelAdmin):
         return obj._variant_count  # type: ignore[attr-defined]
 
 
+class KitComponentInline(admin.TabularInline):
+    """A kit SKU's components: selling the kit consumes them."""
+
+    model = KitComponent
+    fk_name = "kit"
+    extra = 0
+    autocomplete_fields = ("component",)
+
+
 @admin.register(Variant)
 class VariantAdmin(admin.ModelAdmin):
     form = VariantForm
+    inlines = (KitComponentInline,)
     list_display = ("sku", "product", "name", "barcode", "price", "active")
     list_filter = ("active", "product__category", "product__tax_class")
     list_select_related = ("product",)

@@ -12,7 +12,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from omniretail.core.admin_scoping import ReadOnlyAdminMixin, StoreScopedAdminMixin
-from omniretail.inventory.models import Location, StockLevel, StockMove
+from omniretail.inventory.models import (
+    ChannelLocation,
+    Location,
+    Reservation,
+    SkuValuation,
+    StockLevel,
+    StockMove,
+)
 
 
 @admin.register(Location)
@@ -72,3 +79,46 @@ class StockMoveAdmin(StoreScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     list_select_related = ("sku__product", "from_location", "to_location")
     search_fields = ("sku__sku", "=sku__barcode", "=reference_id", "reason", "actor_label")
     date_hierarchy = "created_at"
+
+
+@admin.register(Reservation)
+class ReservationAdmin(StoreScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Holds change through the reservation services (reserve, release,
+    fulfil, expire) so `reserved` always equals the active holds."""
+
+    store_lookups = ("location__store",)
+    store_permission = "stock.read"
+    list_display = (
+        "created_at",
+        "sku",
+        "location",
+        "quantity",
+        "status",
+        "demand_type",
+        "demand_id",
+        "channel",
+        "expires_at",
+        "expected_date",
+    )
+    list_filter = ("status", "demand_type", ("channel", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("sku", "location", "channel")
+    search_fields = ("sku__sku", "demand_id")
+    date_hierarchy = "created_at"
+
+
+@admin.register(ChannelLocation)
+class ChannelLocationAdmin(admin.ModelAdmin):
+    """Which locations each channel sells from, by priority, with the units
+    kept back for walk-in customers."""
+
+    list_display = ("channel", "location", "priority", "safety_buffer")
+    list_filter = (("channel", admin.RelatedOnlyFieldListFilter),)
+    list_select_related = ("channel", "location")
+    list_editable = ("priority", "safety_buffer")
+
+
+@admin.register(SkuValuation)
+class SkuValuationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("sku", "average_cost", "updated_at")
+    list_select_related = ("sku",)
+    search_fields = ("sku__sku",)

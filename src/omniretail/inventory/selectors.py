@@ -28,13 +28,14 @@ def stock_on_hand(*, sku_ids: Iterable[int], location_id: int) -> dict[int, int]
     return dict(rows.values_list("sku_id", "on_hand"))
 
 
-def _components(sku_ids: list[int]) -> dict[int, dict[int, int]]:
+def kit_components(sku_ids: Iterable[int]) -> dict[int, dict[int, int]]:
+    """Components of the kit SKUs among `sku_ids` (one query)."""
     kits: dict[int, dict[int, int]] = defaultdict(dict)
-    for kit_id, component_id, qty in KitComponent.objects.filter(kit_id__in=sku_ids).values_list(
-        "kit_id", "component_id", "quantity"
-    ):
+    for kit_id, component_id, qty in KitComponent.objects.filter(
+        kit_id__in=list(sku_ids)
+    ).values_list("kit_id", "component_id", "quantity"):
         kits[kit_id][component_id] = qty
-    return kits
+    return dict(kits)
 
 
 def _channel_free(sku_ids: list[int], channel_id: int) -> dict[int, int]:
@@ -56,7 +57,7 @@ def stock_available_many(*, sku_ids: Iterable[int], channel_id: int) -> dict[int
     """What a channel can promise now, per SKU. Kits: whole kits buildable
     from their components' availability."""
     ids = list(dict.fromkeys(sku_ids))
-    kits = _components(ids)
+    kits = kit_components(ids)
     component_ids = {c for comps in kits.values() for c in comps}
     free = _channel_free(sorted(set(ids) | component_ids), channel_id)
     return {

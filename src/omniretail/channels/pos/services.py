@@ -10,15 +10,22 @@ from django.db import transaction
 
 from omniretail.accounting.models import Receipt
 from omniretail.accounting.selectors import receipt_for_order
+from omniretail.catalog.models import Variant
 from omniretail.catalog.selectors import variants_by_code
 from omniretail.core.access import Actor, require
 from omniretail.core.errors import Conflict, ValidationFailed
 from omniretail.core.events import event_publish
 from omniretail.core.models import Terminal
 from omniretail.core.money import Money
+from omniretail.inventory.domain import kit_expand
 from omniretail.inventory.models import Location
-from omniretail.inventory.selectors import store_location
-from omniretail.inventory.services import MoveSpec, location_virtual, stock_moves_post
+from omniretail.inventory.selectors import kit_components, store_location
+from omniretail.inventory.services import (
+    MoveSpec,
+    NegativeStock,
+    location_virtual,
+    stock_moves_post,
+)
 from omniretail.orders.domain import LineInput, lines_price
 from omniretail.orders.events import SaleCompleted
 from omniretail.orders.models import Order
@@ -165,16 +172,11 @@ def pos_sale_record(
         )
     except DuplicateExternalId as dup:
         return _result_of(dup.order, replayed=True)
+    # A kit leaves as its components; the kit itself holds no stock.
+    customer = location_virtual(Location.Kind.CUSTOMER)
+    goods = kit_expand([(line.sku_id, line.quantity) for line in priced], kit_components(variants))
     negatives = stock_moves_post(
-        moves=[
-            MoveSpec(
-                line.sku_id,
-                shop_floor.pk,
-                location_virtual(Location.Kind.CUSTOMER).pk,
-                line.quantity,
-            )
-            for line in priced
-        ],
+        moves=[MoveSpec(sku_id, shop_floor.pk, customer.pk, qty) for sku_id, qty in goods],
         actor=actor,
         reference_type="order",
         reference_id=str(order.pk),
@@ -200,9 +202,7 @@ def pos_sale_record(
         order=order,
         receipt=receipt,
         change=change,
-        negative_stock=[
-            f"{variants[n.sku_id].sku} at {shop_floor.code}: {n.on_hand}" for n in negatives
-        ],
+        negative_stock=_negative_report(negatives, shop_floor),
     )
 
 
@@ -221,3 +221,13 @@ def _result_of(order: Order, *, replayed: bool) -> SaleResult:
         raise Conflict("This sale exists without a receipt; call support.", code="inconsistent")
     change = sum((p.change for p in order.payments.all()), Decimal(0))
     return SaleResult(order, receipt, Money(change, order.currency), replayed=replayed)
+
+
+def _negative_report(negatives: list[NegativeStock], location: Location) -> list[str]:
+    """Levels a sale took below zero: the ledger was wrong, flag it to the store."""
+    if not negatives:
+        return []
+    codes = dict(
+        Variant.objects.filter(pk__in=[n.sku_id for n in negatives]).values_list("pk", "sku")
+    )
+    return [f"{codes[n.sku_id]} at {location.code}: {n.on_hand}" for n in negatives]

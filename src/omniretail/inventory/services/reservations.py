@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from omniretail.catalog.models import KitComponent, Variant
+from omniretail.catalog.models import Variant
 from omniretail.core.access import Actor, require
 from omniretail.core.errors import Conflict, NotFound, ValidationFailed
 from omniretail.core.events import event_publish
@@ -32,6 +32,7 @@ from omniretail.inventory.domain import (
 )
 from omniretail.inventory.events import StockChanged
 from omniretail.inventory.models import ChannelLocation, Location, Reservation, StockLevel
+from omniretail.inventory.selectors import kit_components
 from omniretail.inventory.services.ledger import MoveSpec, location_virtual, stock_moves_post
 
 ACTIVE = Reservation.Status.ACTIVE
@@ -64,16 +65,6 @@ def _positive(lines: list, field: str = "lines") -> None:
                 f"{field}[{i}].quantity must be a whole number above 0 (got {line.quantity}).",
                 field=f"{field}[{i}].quantity",
             )
-
-
-def kits_of(sku_ids: list[int]) -> dict[int, dict[int, int]]:
-    """Components of the kit SKUs among `sku_ids` (one query)."""
-    kits: dict[int, dict[int, int]] = defaultdict(dict)
-    for kit_id, component_id, qty in KitComponent.objects.filter(kit_id__in=sku_ids).values_list(
-        "kit_id", "component_id", "quantity"
-    ):
-        kits[kit_id][component_id] = qty
-    return dict(kits)
 
 
 def _buffers(channel_id: int | None, location_ids: set[int]) -> dict[int, int]:
@@ -152,7 +143,7 @@ def stock_reserve(
                 field=f"lines[{i}].location",
             )
         require(actor, "stock.reserve", store_id=stores[line.location_id])
-    kits = kits_of([line.sku_id for line in lines])
+    kits = kit_components([line.sku_id for line in lines])
     totals: dict[tuple[int, int], int] = defaultdict(int)
     for line in lines:
         for sku_id, qty in kit_expand([(line.sku_id, line.quantity)], kits):
@@ -233,7 +224,7 @@ def stock_reserve_for_channel(
             raise ValidationFailed(
                 f"lines[{i}]: unknown SKU #{line.sku_id}", field=f"lines[{i}].sku"
             )
-    kits = kits_of(list(variants))
+    kits = kit_components(list(variants))
     wanted: dict[int, int] = defaultdict(int)
     for line in lines:
         wanted[line.sku_id] += line.quantity
@@ -479,7 +470,6 @@ __all__ = [
     "ReserveLine",
     "backorders_fill",
     "channel_sources",
-    "kits_of",
     "reservations_consume",
     "reservations_expire",
     "reservations_release",
