@@ -44,7 +44,7 @@ from omniretail.core.services import (
     terminal_create,
 )
 from omniretail.customers.models import Customer
-from omniretail.inventory.models import Location, StockMove
+from omniretail.inventory.models import ChannelLocation, Location, StockMove
 from omniretail.inventory.services import ReceiveLine, stock_receive, stock_relocate
 
 # --- The retailer -------------------------------------------------------------
@@ -71,6 +71,14 @@ STORES = (
 )
 WAREHOUSE_CODE, WAREHOUSE_NAME = "wh-main", "Main warehouse (Rungis)"
 WEB_CODE, WEB_NAME = "web", "maison-lumiere.example web shop"
+# Where each channel sells from: (location code, priority, units kept back).
+# The web shop ships from the warehouse first, then from the stores while
+# keeping the last 2 units of each SKU for walk-in customers.
+CHANNEL_SOURCES = {
+    WEB_CODE: [(WAREHOUSE_CODE, 1, 0), ("st-paris", 2, 2), ("st-lyon", 3, 2)],
+    "pos-paris": [("st-paris", 1, 0)],
+    "pos-lyon": [("st-lyon", 1, 0)],
+}
 
 TAX_CLASSES = {  # code: (name, rate); French VAT
     "standard": ("Standard rate 20 %", Decimal("0.2000")),
@@ -508,6 +516,19 @@ def locations_ensure(stores: dict[str, Store], tally: Tally) -> dict[str, Locati
     return result
 
 
+def channel_sources_ensure(
+    channels: dict[str, Channel], locations: dict[str, Location], tally: Tally
+) -> None:
+    for channel_code, sources in CHANNEL_SOURCES.items():
+        for location_code, priority, buffer in sources:
+            _, created = ChannelLocation.objects.get_or_create(
+                channel=channels[channel_code],
+                location=locations[location_code],
+                defaults={"priority": priority, "safety_buffer": buffer},
+            )
+            tally.add("channel sources", created=int(created), existing=int(not created))
+
+
 def products_ensure(
     plan: list[ProductPlan],
     tax_classes: dict[str, TaxClass],
@@ -711,6 +732,7 @@ def demo_load(*, products: int = 200, seed: int = 7) -> list[str]:
         channels = channels_ensure(company, stores, tally)
         terminals, tokens = terminals_ensure(stores, channels, tally)
         locations = locations_ensure(stores, tally)
+        channel_sources_ensure(channels, locations, tally)
         users_ensure(stores, tally)
         customers = customers_ensure(tally)
         tax_classes = tax_classes_ensure(tally)

@@ -11,7 +11,7 @@ from omniretail.catalog.models import Variant
 from omniretail.catalog.selectors import variants_by_code
 from omniretail.core.access import require
 from omniretail.core.api_auth import idempotency_key, request_actor
-from omniretail.core.errors import NotFound, ValidationFailed
+from omniretail.core.errors import NotFound, PermissionDenied, ValidationFailed
 from omniretail.core.idempotency import idempotent_call, request_fingerprint
 from omniretail.core.models import Channel
 from omniretail.inventory.models import Location, Reservation, StockLevel
@@ -265,6 +265,12 @@ def reservation_create(request: HttpRequest, payload: ReserveIn) -> Status:
     actor = request_actor(request)
     found = _variants([line.sku for line in payload.lines], "lines")
     channel = _channel(payload.channel) if payload.channel else None
+    if channel and actor.channel_id is not None and actor.channel_id != channel.pk:
+        raise PermissionDenied(
+            f"This key belongs to another channel; reserve for your own channel, not "
+            f"{channel.code!r}.",
+            field="channel",
+        )
     expires_at = (
         timezone.now() + dt.timedelta(minutes=payload.expires_in_minutes)
         if payload.expires_in_minutes
