@@ -9,12 +9,13 @@ PERIODIC jobs run in `omni worker` every sweep interval; each is idempotent.
 
 from collections.abc import Callable
 
-from omniretail.accounting.services import on_sale_completed
+from omniretail.accounting.services import on_sale_completed, on_stock_adjusted
 from omniretail.core.events import outbox_sweep
 from omniretail.inventory.services import reservations_expire
 
 IN_TRANSACTION = {
     "sale.completed": [on_sale_completed],
+    "stock.adjusted": [on_stock_adjusted],
 }
 
 AFTER_COMMIT: dict[str, list] = {}

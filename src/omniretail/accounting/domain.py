@@ -12,6 +12,7 @@ VAT_PAYABLE = "2100"
 SALES = "4000"
 CASH_ROUNDING = "4900"
 COST_OF_GOODS_SOLD = "5000"
+INVENTORY_SHRINKAGE = "5100"
 
 DEFAULT_CHART: list[tuple[str, str, str]] = [
     (CASH, "Cash in drawers", "asset"),
@@ -21,6 +22,7 @@ DEFAULT_CHART: list[tuple[str, str, str]] = [
     (SALES, "Sales revenue", "revenue"),
     (CASH_ROUNDING, "Cash rounding differences", "revenue"),
     (COST_OF_GOODS_SOLD, "Cost of goods sold", "expense"),
+    (INVENTORY_SHRINKAGE, "Inventory shrinkage and count differences", "expense"),
 ]
 
 

@@ -16,6 +16,7 @@ from omniretail.accounting.domain import (
     COST_OF_GOODS_SOLD,
     DEFAULT_CHART,
     INVENTORY,
+    INVENTORY_SHRINKAGE,
     SALES,
     VAT_PAYABLE,
     Posting,
@@ -24,7 +25,7 @@ from omniretail.accounting.domain import (
 )
 from omniretail.accounting.models import Account, JournalEntry, JournalLine, Receipt
 from omniretail.core.errors import ValidationFailed
-from omniretail.core.models import OutboxEvent, Terminal
+from omniretail.core.models import Company, OutboxEvent, Terminal
 from omniretail.core.series import series_take
 from omniretail.inventory.models import StockMove
 from omniretail.orders.models import Order
@@ -197,3 +198,28 @@ def on_sale_completed(event: OutboxEvent) -> None:
     payments = list(order.payments.order_by("pk"))
     receipt = receipt_issue(order=order, terminal=order.terminal, payments=payments)
     sale_book(order=order, payments=payments, reference=receipt.full_number)
+
+
+def on_stock_adjusted(event: OutboxEvent) -> None:
+    """In-transaction handler of `stock.adjusted`: write-offs and finds move
+    value between inventory and shrinkage."""
+    payload = event.payload
+    shrinkage = Decimal(payload["value_lost"]) - Decimal(payload["value_found"])
+    if not shrinkage:
+        return  # what was lost elsewhere was found here: the stock value is unchanged
+    journal_post(
+        date=timezone.localdate(),
+        description=f"Stock adjustment: {payload['reason'] or payload['reference_type']}",
+        reference_type=payload["reference_type"] or "adjustment",
+        reference_id=payload["reference_id"],
+        currency=Company.objects.values_list("currency", flat=True).first() or "EUR",
+        postings=[
+            Posting(INVENTORY_SHRINKAGE, debit=shrinkage)
+            if shrinkage > 0
+            else Posting(INVENTORY_SHRINKAGE, credit=-shrinkage),
+            Posting(INVENTORY, credit=shrinkage)
+            if shrinkage > 0
+            else Posting(INVENTORY, debit=-shrinkage),
+        ],
+        store_id=payload["store_id"],
+    )

@@ -75,18 +75,28 @@ class Actor:
             return f"user:{self.user_id}"
         return "system"
 
-    def can(self, permission: str, store_id: int | None = None) -> bool:
+    def can(
+        self, permission: str, store_id: int | None = None, *, company_wide: bool = False
+    ) -> bool:
+        """May the actor do `permission` in a store (store_id), anywhere
+        (store_id None), or at a company-wide place such as a warehouse
+        (company_wide: only roles over every store)?"""
         if self.is_system:
             return True
         if self.api_key_prefix:
             scope = SCOPES.get(permission)
             if scope is None or scope not in self.scopes:
                 return False
+            if company_wide:
+                return self.store_id is None
             # A terminal key acts only for its own store.
             return store_id is None or self.store_id is None or store_id == self.store_id
         allowed = PERMISSIONS.get(permission, frozenset())
         for role, stores in self.roles.items():
-            in_scope = stores is None or store_id is None or store_id in stores
+            if company_wide:
+                in_scope = stores is None
+            else:
+                in_scope = stores is None or store_id is None or store_id in stores
             if in_scope and (role == ADMIN or role in allowed):
                 return True
         return False
@@ -111,14 +121,28 @@ class Actor:
 SYSTEM = Actor(label="system", is_system=True)
 
 
-def require(actor: Actor, permission: str, *, store_id: int | None = None) -> None:
-    if not actor.can(permission, store_id):
-        where = f" in store #{store_id}" if store_id is not None else ""
+def require(
+    actor: Actor, permission: str, *, store_id: int | None = None, company_wide: bool = False
+) -> None:
+    if not actor.can(permission, store_id, company_wide=company_wide):
+        if company_wide:
+            where = " at company-wide locations (warehouses)"
+        elif store_id is not None:
+            where = f" in store #{store_id}"
+        else:
+            where = ""
         raise PermissionDenied(
             f"{actor.label} may not {permission}{where}. Ask a store manager or an "
             "administrator to grant the role for this store.",
             code="forbidden",
         )
+
+
+def require_in(actor: Actor, permission: str, *, store_id: int | None) -> None:
+    """Check a permission at a place: a store's (store_id) or, when the place
+    belongs to no store (a warehouse, transit), the company's — which only
+    roles over every store may act on."""
+    require(actor, permission, store_id=store_id, company_wide=store_id is None)
 
 
 def actor_for_user(user: object) -> Actor:
@@ -168,6 +192,11 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("inventory", "stocklevel"),
             ("inventory", "stockmove"),
             ("inventory", "location"),
+            ("inventory", "reservation"),
+            ("inventory", "transfer"),
+            ("inventory", "transferline"),
+            ("inventory", "stockcount"),
+            ("inventory", "stockcountline"),
             ("payments", "payment"),
             ("accounting", "receipt"),
             ("accounting", "journalentry"),
@@ -186,6 +215,11 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("inventory", "stocklevel"),
             ("inventory", "stockmove"),
             ("inventory", "location"),
+            ("inventory", "reservation"),
+            ("inventory", "transfer"),
+            ("inventory", "transferline"),
+            ("inventory", "stockcount"),
+            ("inventory", "stockcountline"),
         ],
         ["view"],
     ),
@@ -199,6 +233,9 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("accounting", "journalline"),
             ("accounting", "account"),
             ("inventory", "stockmove"),
+            ("inventory", "skuvaluation"),
+            ("inventory", "stockcount"),
+            ("inventory", "stockcountline"),
             ("core", "auditlog"),
             ("core", "numberseries"),
             ("core", "store"),

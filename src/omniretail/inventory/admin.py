@@ -122,3 +122,7 @@ class SkuValuationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("sku", "average_cost", "updated_at")
     list_select_related = ("sku",)
     search_fields = ("sku__sku",)
+
+
+# Documents of their own modules register themselves on import.
+from omniretail.inventory import admin_transfers  # noqa: E402, F401

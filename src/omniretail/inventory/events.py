@@ -13,3 +13,17 @@ class StockChanged(DomainEvent):
     name: ClassVar[str] = "stock.changed"
     pairs: list[tuple[int, int]]
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockAdjusted(DomainEvent):
+    """Stock was written off (to adjustment or scrap) or found (from
+    adjustment), valued at the moving average cost: the books follow."""
+
+    name: ClassVar[str] = "stock.adjusted"
+    reference_type: str
+    reference_id: str
+    reason: str
+    store_id: int | None
+    value_lost: str
+    value_found: str

@@ -14,12 +14,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 
-from omniretail.core.access import Actor, require
+from omniretail.core.access import Actor, require_in
 from omniretail.core.audit import audit_record
 from omniretail.core.errors import Conflict, ValidationFailed
 from omniretail.core.events import event_publish
 from omniretail.inventory.domain import moving_average
-from omniretail.inventory.events import StockChanged
+from omniretail.inventory.events import StockAdjusted, StockChanged
 from omniretail.inventory.models import Location, SkuValuation, StockLevel, StockMove
 
 VIRTUAL_NAMES: dict[str, str] = {
@@ -29,6 +29,7 @@ VIRTUAL_NAMES: dict[str, str] = {
     Location.Kind.SCRAP: "Scrap",
 }
 TRANSIT_CODE = "transit"
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def stock_moves_post(
                     )
                 negatives.append(NegativeStock(level.sku_id, level.location_id, level.on_hand))
         StockLevel.objects.bulk_update(levels, ["on_hand"])
-    StockMove.objects.bulk_create(
+    created = StockMove.objects.bulk_create(
         [
             StockMove(
                 sku_id=m.sku_id,
@@ -221,7 +222,47 @@ def stock_moves_post(
     )
     if keys:
         event_publish(StockChanged(pairs=keys, reason=reason or reference_type))
+    _publish_adjustment(created, kinds, reference_type, reference_id, reason)
     return negatives
+
+
+def _publish_adjustment(
+    moves: list[StockMove],
+    kinds: dict[int, str],
+    reference_type: str,
+    reference_id: str,
+    reason: str,
+) -> None:
+    """Value what went to adjustment/scrap (lost) or came from adjustment
+    (found), so accounting books shrinkage in the same transaction."""
+    write_off = (Location.Kind.ADJUSTMENT, Location.Kind.SCRAP)
+    lost = found = Decimal(0)
+    stores: set[int] = set()
+    for m in moves:
+        value = m.quantity * (m.unit_cost or Decimal(0))
+        if kinds[m.to_location_id] in write_off and kinds[m.from_location_id] not in write_off:
+            lost += value
+            stores.add(m.from_location_id)
+        elif kinds[m.from_location_id] == Location.Kind.ADJUSTMENT:
+            found += value
+            stores.add(m.to_location_id)
+    if not stores:
+        return
+    store_ids = set(
+        Location.objects.filter(pk__in=stores, store__isnull=False).values_list(
+            "store_id", flat=True
+        )
+    )
+    event_publish(
+        StockAdjusted(
+            reference_type=reference_type,
+            reference_id=reference_id,
+            reason=reason,
+            store_id=store_ids.pop() if len(store_ids) == 1 else None,
+            value_lost=str(lost.quantize(CENT)),
+            value_found=str(found.quantize(CENT)),
+        )
+    )
 
 
 @transaction.atomic
@@ -237,7 +278,7 @@ def stock_relocate(
     warehouse sends a store its opening stock). Refused when the source is short.
     Shipments that take time go through a transfer (in transit)."""
     for loc in (from_location, to_location):
-        require(actor, "stock.move", store_id=loc.store_id)
+        require_in(actor, "stock.move", store_id=loc.store_id)
     stock_moves_post(
         moves=[
             MoveSpec(line.sku_id, from_location.pk, to_location.pk, line.quantity) for line in lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from omniretail.core.access import Actor, require
+from omniretail.core.access import Actor, require_in
 from omniretail.core.audit import audit_record
 from omniretail.core.errors import ValidationFailed
 from omniretail.inventory.models import Location
@@ -28,7 +28,7 @@ def stock_receive(
             f"{location.name} is not a warehouse or store; receive into a physical location.",
             field="location",
         )
-    require(actor, "stock.receive", store_id=location.store_id)
+    require_in(actor, "stock.receive", store_id=location.store_id)
     supplier = location_virtual(Location.Kind.SUPPLIER)
     stock_moves_post(
         moves=[

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from omniretail.catalog.models import Variant
-from omniretail.core.access import Actor, require
+from omniretail.core.access import Actor, require, require_in
 from omniretail.core.errors import Conflict, NotFound, ValidationFailed
 from omniretail.core.events import event_publish
 from omniretail.inventory.domain import (
@@ -142,7 +142,7 @@ def stock_reserve(
                 f"lines[{i}]: location #{line.location_id} does not exist",
                 field=f"lines[{i}].location",
             )
-        require(actor, "stock.reserve", store_id=stores[line.location_id])
+        require_in(actor, "stock.reserve", store_id=stores[line.location_id])
     kits = kit_components([line.sku_id for line in lines])
     totals: dict[tuple[int, int], int] = defaultdict(int)
     for line in lines:
@@ -349,6 +349,16 @@ def _lock(reservation_ids: list[int], statuses: tuple[str, ...]) -> list[Reserva
     return found
 
 
+def _require_at_locations(actor: Actor, permission: str, found: list[Reservation]) -> None:
+    stores = set(
+        Location.objects.filter(pk__in={r.location_id for r in found}).values_list(
+            "store_id", flat=True
+        )
+    )
+    for store_id in sorted(stores, key=lambda s: (s is None, s or 0)):
+        require_in(actor, permission, store_id=store_id)
+
+
 @transaction.atomic
 def reservations_release(
     *, reservation_ids: list[int], actor: Actor, reason: str = "released"
@@ -357,6 +367,7 @@ def reservations_release(
     releasing twice is harmless. Returns how many were released."""
     require(actor, "stock.reserve")
     found = _lock(reservation_ids, (ACTIVE, WAITING))
+    _require_at_locations(actor, "stock.reserve", found)
     pairs = _unhold(found)
     Reservation.objects.filter(pk__in=[r.pk for r in found]).update(
         status=Reservation.Status.RELEASED, updated_at=timezone.now()
@@ -413,6 +424,7 @@ def reservations_consume(
     by default) as moves, and stop being reserved — one transaction."""
     require(actor, "stock.move")
     found = _lock(reservation_ids, (ACTIVE,))
+    _require_at_locations(actor, "stock.move", found)
     missing = set(reservation_ids) - {r.pk for r in found}
     if missing:
         raise NotFound(
