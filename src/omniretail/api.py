@@ -14,6 +14,7 @@ from omniretail.channels.pos.api import router as pos_router
 from omniretail.core.api_auth import KeyAuth, StaffSessionAuth
 from omniretail.core.errors import DomainError
 from omniretail.inventory.api import router as inventory_router
+from omniretail.inventory.api_purchasing import router as purchasing_router
 from omniretail.inventory.api_transfers import router as transfers_router
 
 api = NinjaAPI(
@@ -75,4 +76,5 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 api.add_router("/catalog", catalog_router)
 api.add_router("/inventory", inventory_router)
 api.add_router("/inventory", transfers_router)
+api.add_router("/inventory", purchasing_router)
 api.add_router("/pos", pos_router)

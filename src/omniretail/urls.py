@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from omniretail.api import api
@@ -11,6 +11,7 @@ admin.site.index_title = "One system of record"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("backoffice/inventory/", include("omniretail.inventory.urls")),
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("api/docs/", RedirectView.as_view(url="/api/v1/docs", permanent=False)),

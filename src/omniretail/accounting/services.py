@@ -156,7 +156,7 @@ def order_cost_of_goods(*, order_id: int) -> Decimal:
     for quantity, unit_cost in StockMove.objects.filter(
         reference_type="order", reference_id=str(order_id), unit_cost__isnull=False
     ).values_list("quantity", "unit_cost"):
-        total += quantity * unit_cost
+        total += quantity * (unit_cost or Decimal(0))
     return total.quantize(Decimal("0.01"))
 
 

@@ -197,6 +197,9 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("inventory", "transferline"),
             ("inventory", "stockcount"),
             ("inventory", "stockcountline"),
+            ("inventory", "purchaseorder"),
+            ("inventory", "purchaseorderline"),
+            ("inventory", "supplier"),
             ("payments", "payment"),
             ("accounting", "receipt"),
             ("accounting", "journalentry"),
@@ -207,7 +210,8 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
         ],
         ["view"],
     )
-    + _model_perms([("customers", "customer")], ["view", "add", "change"]),
+    + _model_perms([("customers", "customer")], ["view", "add", "change"])
+    + _model_perms([("inventory", "reorderrule")], ["view", "add", "change", "delete"]),
     WAREHOUSE: _model_perms(
         [
             ("catalog", "product"),
@@ -220,9 +224,13 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("inventory", "transferline"),
             ("inventory", "stockcount"),
             ("inventory", "stockcountline"),
+            ("inventory", "purchaseorder"),
+            ("inventory", "purchaseorderline"),
+            ("inventory", "supplier"),
         ],
         ["view"],
-    ),
+    )
+    + _model_perms([("inventory", "reorderrule")], ["view", "add", "change", "delete"]),
     ACCOUNTANT: _model_perms(
         [
             ("orders", "order"),
@@ -236,6 +244,9 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("inventory", "skuvaluation"),
             ("inventory", "stockcount"),
             ("inventory", "stockcountline"),
+            ("inventory", "purchaseorder"),
+            ("inventory", "purchaseorderline"),
+            ("inventory", "supplier"),
             ("core", "auditlog"),
             ("core", "numberseries"),
             ("core", "store"),

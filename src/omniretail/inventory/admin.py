@@ -125,4 +125,4 @@ class SkuValuationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 # Documents of their own modules register themselves on import.
-from omniretail.inventory import admin_transfers  # noqa: E402, F401
+from omniretail.inventory import admin_purchasing, admin_transfers  # noqa: E402, F401
