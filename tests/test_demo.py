@@ -25,7 +25,13 @@ from omniretail.core.models import (
 )
 from omniretail.customers.models import Customer
 from omniretail.demo import catalog_candidates, catalog_plan, demo_load
-from omniretail.inventory.models import Location, StockLevel, StockMove
+from omniretail.inventory.models import (
+    ChannelLocation,
+    Location,
+    ReorderRule,
+    StockLevel,
+    StockMove,
+)
 from omniretail.orders.models import Order
 from omniretail.verify import verify_all
 
@@ -297,8 +303,14 @@ def test_the_full_demo_loads_two_hundred_products():
     # The default `omni demo`; about 2 s on SQLite (not a timed test: see bench/).
     demo_load()
 
-    assert Product.objects.count() == 200
+    assert Product.objects.count() == 200 + 1  # and the gift-set kit
     assert 600 <= Variant.objects.count() <= 1200
+    kit = Variant.objects.get(sku="GIFT-COSY")
+    assert sorted(kit.components.values_list("quantity", flat=True)) == [1, 2]
+    assert ReorderRule.objects.filter(location__code="wh-main").count() == 72
+    assert Product.objects.filter(stock_policy="preorder", expected_date__isnull=False).count() == 2
+    assert Product.objects.filter(stock_policy="backorder").count() == 3
+    assert ChannelLocation.objects.filter(channel__code="web").count() == 3
     assert _on_hand("st-lyon")[0] > 0
     assert Order.objects.count() == 4
     assert verify_all()[0] == []

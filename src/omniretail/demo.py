@@ -21,6 +21,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.text import slugify
 
 from omniretail.catalog.domain import barcode_with_check_digit
@@ -44,6 +45,12 @@ from omniretail.core.services import (
     terminal_create,
 )
 from omniretail.customers.models import Customer
+from omniretail.demo_stock import (
+    kit_ensure,
+    reorder_rules_ensure,
+    stock_policies_ensure,
+    suppliers_ensure,
+)
 from omniretail.inventory.models import ChannelLocation, Location, StockMove
 from omniretail.inventory.services import ReceiveLine, stock_receive, stock_relocate
 
@@ -739,6 +746,13 @@ def demo_load(*, products: int = 200, seed: int = 7) -> list[str]:
         categories = categories_ensure(tally)
         sku_ids = products_ensure(plan, tax_classes, categories, tally)
         stock_ensure(plan, sku_ids, locations, tally)
+        suppliers = suppliers_ensure(tally)
+        costs = {
+            sku_ids[s.spec.sku]: s.unit_cost for p in plan for s in p.skus if s.spec.sku in sku_ids
+        }
+        reorder_rules_ensure(suppliers, locations[WAREHOUSE_CODE], costs, tally)
+        kit_ensure(tax_classes, tally)
+        stock_policies_ensure(timezone.localdate, tally)
         sales = sales_ensure(plan, sku_ids, terminals, customers, seed, tally)
     elapsed = time.perf_counter() - started
     return _report(tally, tokens, sales, seed=seed, products=len(plan), elapsed=elapsed)
