@@ -360,15 +360,6 @@ def in_thread(
     return thread
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OperationalError,
-    reason="BUG: reservations_release locks Reservation rows then StockLevel rows, "
-    "stock_receive (backorders_fill) locks StockLevel rows then waiting Reservation rows: "
-    "releasing an order with an active and a backordered hold while its stock arrives "
-    "deadlocks (PostgreSQL aborts one). See services/reservations.py _lock/_unhold and "
-    "backorders_fill.",
-)
 def test_releasing_an_order_with_a_waiting_hold_while_stock_arrives(shop):
     web, _market = channels_sharing_the_floor(shop)
     Product.objects.filter(pk=shop.candle.product_id).update(stock_policy="backorder")
@@ -414,13 +405,6 @@ def test_releasing_an_order_with_a_waiting_hold_while_stock_arrives(shop):
     assert verify_all()[0] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: stock_moves_post/_revalue sums the SKU's on-hand stock without locking "
-    "the levels it sums, so a sale in flight (its move numbered before the receipt's) is "
-    "not in the stock the receipt averages over, and verify_valuation's replay in move "
-    "order gives another average.",
-)
 def test_a_receipt_while_a_sale_is_in_flight_is_valued_as_the_ledger_replays(shop):
     stock_up(shop, {shop.mug: 10})
     stock_up(shop, {shop.mug: 10}, location=shop.warehouse)  # 20 at 10.00

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 
 from omniretail.core.access import Actor, require_in
 from omniretail.core.audit import audit_record
@@ -113,13 +112,18 @@ def _revalue(
         )
     }
     if receipts:
-        on_hand = dict(
-            StockLevel.objects.filter(sku_id__in=list(receipts))
+        # Lock the levels the average is taken over, so a sale in flight is
+        # either wholly before this receipt or wholly after it — as the
+        # ledger replays them (verify_valuation).
+        on_hand: dict[int, int] = defaultdict(int)
+        for sku_id, quantity in (
+            StockLevel.objects.select_for_update()
+            .filter(sku_id__in=list(receipts))
             .exclude(location_id__in=virtual)
-            .values("sku_id")
-            .annotate(q=Sum("on_hand"))
-            .values_list("sku_id", "q")
-        )
+            .order_by("sku_id", "location_id")
+            .values_list("sku_id", "on_hand")
+        ):
+            on_hand[sku_id] += quantity
         changed = []
         for sku_id, lines in receipts.items():
             valuation = valuations[sku_id]

@@ -341,6 +341,25 @@ def _unhold(reservations: list[Reservation]) -> list[tuple[int, int]]:
 
 
 def _lock(reservation_ids: list[int], statuses: tuple[str, ...]) -> list[Reservation]:
+    """Lock holds for a change. Lock order everywhere is StockLevel rows (in
+    (sku, location) order) before Reservation rows — receiving locks levels,
+    then fills waiting holds — so their levels are locked first here too."""
+    pairs = sorted(
+        set(
+            Reservation.objects.filter(pk__in=reservation_ids).values_list(
+                "sku_id", "location_id"
+            )
+        )
+    )
+    if pairs:
+        list(
+            StockLevel.objects.select_for_update()
+            .filter(
+                sku_id__in={s for s, _ in pairs}, location_id__in={loc for _, loc in pairs}
+            )
+            .order_by("sku_id", "location_id")
+            .values_list("pk", flat=True)
+        )
     found = list(
         Reservation.objects.select_for_update()
         .filter(pk__in=reservation_ids, status__in=statuses)
