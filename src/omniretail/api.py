@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as SchemaValidationError
 
 from omniretail.catalog.api import router as catalog_router
+from omniretail.channels.api import router as orders_router
 from omniretail.channels.pos.api import router as pos_router
 from omniretail.core.api_auth import KeyAuth, StaffSessionAuth
 from omniretail.core.errors import DomainError
@@ -78,3 +79,4 @@ api.add_router("/inventory", inventory_router)
 api.add_router("/inventory", transfers_router)
 api.add_router("/inventory", purchasing_router)
 api.add_router("/pos", pos_router)
+api.add_router("/orders", orders_router)

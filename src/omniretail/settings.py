@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "omniretail.customers",
     "omniretail.inventory",
     "omniretail.orders",
+    "omniretail.fulfilment",
     "omniretail.payments",
     "omniretail.accounting",
     "omniretail.channels",

@@ -34,6 +34,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "catalog.write": frozenset({ADMIN}),
     "catalog.read": frozenset({CASHIER, STORE_MANAGER, WAREHOUSE, ACCOUNTANT, ADMIN}),
     "orders.read": frozenset({CASHIER, STORE_MANAGER, ACCOUNTANT, ADMIN}),
+    "orders.write": frozenset({CASHIER, STORE_MANAGER, ADMIN}),
+    "orders.intake": frozenset({CASHIER, STORE_MANAGER, ADMIN}),
+    "orders.fulfil": frozenset({CASHIER, STORE_MANAGER, WAREHOUSE, ADMIN}),
+    "orders.return": frozenset({CASHIER, STORE_MANAGER, ADMIN}),
     "books.read": frozenset({ACCOUNTANT, ADMIN, STORE_MANAGER}),
     "org.write": frozenset({ADMIN}),
 }
@@ -49,6 +53,10 @@ SCOPES: dict[str, str] = {
     "stock.purchase": "stock:write",
     "catalog.read": "catalog:read",
     "orders.read": "orders:read",
+    "orders.write": "orders:write",
+    "orders.intake": "orders:write",
+    "orders.fulfil": "orders:fulfil",
+    "orders.return": "orders:write",
 }
 TERMINAL_DEFAULT_SCOPES = ["sales:write", "catalog:read", "stock:read", "orders:read"]
 

@@ -15,3 +15,40 @@ class SaleCompleted(DomainEvent):
     terminal_id: int | None
     total_gross: str
     currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderPlaced(DomainEvent):
+    """An order came in from a channel (web, marketplace, phone)."""
+
+    name: ClassVar[str] = "order.placed"
+    order_id: int
+    channel_id: int
+    external_id: str
+    total_gross: str
+    currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderStatusChanged(DomainEvent):
+    name: ClassVar[str] = "order.status_changed"
+    order_id: int
+    channel_id: int
+    old_status: str
+    new_status: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundRequested(DomainEvent):
+    """Money must go back to the customer (a cancellation after payment, a
+    return). Payments carries it out on the original tenders or as store
+    credit; `method` says which the customer chose."""
+
+    name: ClassVar[str] = "refund.requested"
+    order_id: int
+    amount: str
+    currency: str
+    reason: str
+    method: str = "original"
+    return_id: int | None = None

@@ -32,7 +32,36 @@ class Order(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
+
+    class Fulfilment(models.TextChoices):
+        CARRY_OUT = "carry_out", "Carried out of the store"
+        SHIP = "ship", "Shipped to an address"
+        PICKUP = "pickup", "Picked up in store"
+
+    class Payment(models.TextChoices):
+        UNPAID = "unpaid", "Unpaid"
+        AUTHORIZED = "authorized", "Authorised"
+        PAID = "paid", "Paid"
+        PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
+        REFUNDED = "refunded", "Refunded"
+
     status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
+    fulfilment_method = models.CharField(
+        max_length=16, choices=Fulfilment.choices, default=Fulfilment.CARRY_OUT
+    )
+    pickup_store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, null=True, blank=True, related_name="pickup_orders"
+    )
+    shipping_address = models.JSONField(default=dict, blank=True)
+    email = models.EmailField(blank=True, help_text="Where order notifications go")
+    payment_status = models.CharField(
+        max_length=16, choices=Payment.choices, default=Payment.UNPAID, db_index=True
+    )
+    shipping_gross = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    hold_reason = models.CharField(max_length=300, blank=True)
+    held_from = models.CharField(
+        max_length=20, blank=True, help_text="The status an order on hold returns to"
+    )
     currency = models.CharField(max_length=3)
     total_net = models.DecimalField(max_digits=14, decimal_places=2)
     total_tax = models.DecimalField(max_digits=14, decimal_places=2)
@@ -63,13 +92,54 @@ class OrderLine(models.Model):
     net = models.DecimalField(max_digits=14, decimal_places=2)
     tax = models.DecimalField(max_digits=14, decimal_places=2)
     gross = models.DecimalField(max_digits=14, decimal_places=2)
+    quantity_fulfilled = models.PositiveIntegerField(default=0)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    quantity_returned = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["order", "line_no"]
         constraints = [
             models.UniqueConstraint(fields=["order", "line_no"], name="orderline_unique_no"),
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="orderline_qty_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    quantity__gte=models.F("quantity_fulfilled") + models.F("quantity_cancelled")
+                ),
+                name="orderline_fulfilled_le_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity_fulfilled__gte=models.F("quantity_returned")),
+                name="orderline_returned_le_fulfilled",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.description}"
+
+    @property
+    def quantity_open(self) -> int:
+        """Still to fulfil."""
+        return self.quantity - self.quantity_fulfilled - self.quantity_cancelled
+
+    @property
+    def quantity_returnable(self) -> int:
+        return self.quantity_fulfilled - self.quantity_returned
+
+
+class OrderActivity(models.Model):
+    """The order's timeline: every state change, routing decision, shipment,
+    return and payment step, with who and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="activities")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, help_text="status, routing, shipment, return, payment")
+    message = models.CharField(max_length=500)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "order activities"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}: {self.message}"

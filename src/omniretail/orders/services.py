@@ -1,13 +1,42 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from decimal import Decimal
+
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from omniretail.catalog.models import Variant
-from omniretail.core.access import Actor
+from omniretail.core.access import SYSTEM, Actor, require_in
+from omniretail.core.audit import audit_record
+from omniretail.core.errors import Conflict, ValidationFailed
+from omniretail.core.events import event_publish
 from omniretail.core.models import Channel, Terminal
-from omniretail.orders.domain import COMPLETED, PricedLine, Totals
-from omniretail.orders.models import Order, OrderLine
+from omniretail.core.money import Money, tax_from_gross
+from omniretail.inventory.models import Reservation
+from omniretail.inventory.services import reservations_release
+from omniretail.orders.domain import (
+    ALLOCATED,
+    CANCELLED,
+    COMPLETED,
+    CONFIRMED,
+    FULFILLED,
+    ON_HOLD,
+    PARTLY_FULFILLED,
+    PENDING_PAYMENT,
+    LineInput,
+    PricedLine,
+    Totals,
+    lines_price,
+    transition_allowed,
+)
+from omniretail.orders.events import OrderPlaced, OrderStatusChanged, RefundRequested
+from omniretail.orders.models import Order, OrderActivity, OrderLine
+
+# Reservations made for an order line point at it by this demand type.
+LINE_DEMAND = "order_line"
 
 
 class DuplicateExternalId(Exception):
@@ -72,3 +101,278 @@ def order_record_carry_out(
         ]
     )
     return order
+
+
+# --- Orders from every channel and their lifecycle ----------------------------
+
+
+@dataclass(frozen=True)
+class NewLine:
+    sku_id: int
+    quantity: int
+    unit_price: Decimal
+    tax_rate: Decimal
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    channel: Channel
+    external_id: str
+    lines: list[NewLine]
+    currency: str
+    prices_include_tax: bool
+    fulfilment_method: str = Order.Fulfilment.SHIP
+    customer_id: int | None = None
+    email: str = ""
+    pickup_store_id: int | None = None
+    shipping_address: dict[str, str] = field(default_factory=dict)
+    shipping_gross: Decimal = Decimal(0)
+    shipping_tax_rate: Decimal = Decimal(0)
+    payment_status: str = Order.Payment.UNPAID
+
+
+def order_activity(
+    *, order: Order, actor: Actor, kind: str, message: str, data: dict | None = None
+) -> OrderActivity:
+    """One entry of the order's timeline (routing, shipments, returns add theirs)."""
+    return OrderActivity.objects.create(
+        order=order, actor_label=actor.label, kind=kind, message=message, data=data or {}
+    )
+
+
+def order_create(*, new: NewOrder, actor: Actor) -> Order:
+    """Book an order from a channel (validated by the caller: SKUs resolved,
+    quantities above 0). Born pending payment, or confirmed when the channel
+    says it is paid or authorised. Raises DuplicateExternalId on a resend.
+    Runs in the caller's transaction."""
+    priced, totals = lines_price(
+        [LineInput(ln.sku_id, ln.quantity, ln.unit_price, ln.tax_rate) for ln in new.lines],
+        currency=new.currency,
+        prices_include_tax=new.prices_include_tax,
+    )
+    shipping = Money(new.shipping_gross, new.currency).round("line")
+    shipping_tax = tax_from_gross(shipping, new.shipping_tax_rate)
+    paid = new.payment_status in (Order.Payment.AUTHORIZED, Order.Payment.PAID)
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                channel=new.channel,
+                external_id=new.external_id,
+                store_id=new.pickup_store_id or new.channel.store_id,
+                customer_id=new.customer_id,
+                status=CONFIRMED if paid else PENDING_PAYMENT,
+                fulfilment_method=new.fulfilment_method,
+                pickup_store_id=new.pickup_store_id,
+                shipping_address=new.shipping_address,
+                email=new.email,
+                payment_status=new.payment_status,
+                shipping_gross=shipping.amount,
+                currency=new.currency,
+                total_net=(totals.net + shipping - shipping_tax).amount,
+                total_tax=(totals.tax + shipping_tax).amount,
+                total_gross=(totals.gross + shipping).amount,
+                placed_at=timezone.now(),
+                created_by=actor.label,
+            )
+    except IntegrityError:
+        existing = Order.objects.filter(channel=new.channel, external_id=new.external_id).first()
+        if existing is None:
+            raise
+        raise DuplicateExternalId(existing)
+    descriptions = dict(
+        Variant.objects.filter(pk__in=[ln.sku_id for ln in new.lines])
+        .annotate(label=Concat("product__name", Value(" "), "name"))
+        .values_list("pk", "label")
+    )
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                line_no=i,
+                sku_id=line.sku_id,
+                description=descriptions[line.sku_id],
+                quantity=line.quantity,
+                unit_price=line.unit_price.amount,
+                tax_rate=line.tax_rate,
+                net=line.net.amount,
+                tax=line.tax.amount,
+                gross=line.gross.amount,
+            )
+            for i, line in enumerate(priced, start=1)
+        ]
+    )
+    order_activity(
+        order=order,
+        actor=actor,
+        kind="status",
+        message=f"placed on {new.channel.name} as {order.get_status_display().lower()}",
+        data={"external_id": new.external_id, "total": str(order.total_gross)},
+    )
+    event_publish(
+        OrderPlaced(
+            order_id=order.pk,
+            channel_id=new.channel.pk,
+            external_id=new.external_id,
+            total_gross=str(order.total_gross),
+            currency=order.currency,
+        )
+    )
+    return order
+
+
+def _transition(order: Order, target: str, *, actor: Actor, reason: str = "") -> Order:
+    """The only place an order's status changes after it is placed."""
+    if not transition_allowed(order.status, target):
+        raise Conflict(
+            f"Order #{order.pk} is {order.get_status_display().lower()}; it cannot become "
+            f"{Order.Status(target).label.lower()}.",
+            field="status",
+            code="invalid_transition",
+        )
+    old = order.status
+    order.status = target
+    order.save(update_fields=["status", "hold_reason", "held_from"])
+    label = Order.Status(target).label.lower()
+    order_activity(
+        order=order,
+        actor=actor,
+        kind="status",
+        message=f"{Order.Status(old).label.lower()} → {label}" + (f": {reason}" if reason else ""),
+        data={"from": old, "to": target, "reason": reason},
+    )
+    audit_record(
+        actor=actor,
+        action=f"order.{target}",
+        object_type="order",
+        object_id=order.pk,
+        store_id=order.store_id,
+        reason=reason,
+        data={"from": old},
+    )
+    event_publish(
+        OrderStatusChanged(
+            order_id=order.pk,
+            channel_id=order.channel_id,
+            old_status=old,
+            new_status=target,
+            reason=reason,
+        )
+    )
+    return order
+
+
+def _locked(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def _require_order(actor: Actor, order: Order) -> None:
+    require_in(actor, "orders.write", store_id=order.store_id)
+
+
+@transaction.atomic
+def order_confirm(*, order: Order, actor: Actor, payment_status: str = "authorized") -> Order:
+    """Payment is authorised (or taken): the order can be fulfilled."""
+    order = _locked(order)
+    _require_order(actor, order)
+    order.payment_status = payment_status
+    order.save(update_fields=["payment_status"])
+    return _transition(order, CONFIRMED, actor=actor, reason=f"payment {payment_status}")
+
+
+@transaction.atomic
+def order_allocate(*, order: Order, actor: Actor, reason: str = "stock held") -> Order:
+    order = _locked(order)
+    return _transition(order, ALLOCATED, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def order_hold(*, order: Order, actor: Actor, reason: str) -> Order:
+    if not reason.strip():
+        raise ValidationFailed("Say why the order is put on hold.", field="reason")
+    order = _locked(order)
+    _require_order(actor, order)
+    order.held_from, order.hold_reason = order.status, reason
+    return _transition(order, ON_HOLD, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def order_release_hold(*, order: Order, actor: Actor, reason: str = "") -> Order:
+    order = _locked(order)
+    _require_order(actor, order)
+    target = order.held_from or PENDING_PAYMENT
+    order.held_from, order.hold_reason = "", ""
+    return _transition(order, target, actor=actor, reason=reason or "hold released")
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, actor: Actor, reason: str) -> Order:
+    """Cancel before fulfilment: held stock goes back, open quantities are
+    cancelled, and money already taken is requested back."""
+    if not reason.strip():
+        raise ValidationFailed("Say why the order is cancelled.", field="reason")
+    order = _locked(order)
+    _require_order(actor, order)
+    lines = list(order.lines.all())
+    if any(line.quantity_fulfilled for line in lines):
+        raise Conflict(
+            f"Order #{order.pk} has items already shipped or handed over; return them instead.",
+            field="status",
+            code="invalid_transition",
+        )
+    _transition(order, CANCELLED, actor=actor, reason=reason)
+    reservations_release(
+        reservation_ids=list(
+            Reservation.objects.filter(
+                demand_type=LINE_DEMAND, demand_id__in=[str(line.pk) for line in lines]
+            ).values_list("pk", flat=True)
+        ),
+        actor=SYSTEM,
+        reason="order cancelled",
+    )
+    for line in lines:
+        line.quantity_cancelled = line.quantity - line.quantity_fulfilled
+    OrderLine.objects.bulk_update(lines, ["quantity_cancelled"])
+    if order.payment_status in (Order.Payment.AUTHORIZED, Order.Payment.PAID):
+        event_publish(
+            RefundRequested(
+                order_id=order.pk,
+                amount=str(order.total_gross),
+                currency=order.currency,
+                reason=f"cancelled: {reason}",
+            )
+        )
+    return order
+
+
+@transaction.atomic
+def order_lines_fulfilled(
+    *, order: Order, quantities: dict[int, int], actor: Actor, reason: str
+) -> Order:
+    """Record goods that left (shipped or handed over) per order line; the
+    order becomes partly fulfilled or fulfilled."""
+    order = _locked(order)
+    lines = {line.pk: line for line in order.lines.all()}
+    for line_id, qty in quantities.items():
+        line = lines.get(line_id)
+        if line is None or qty <= 0 or qty > line.quantity_open:
+            open_qty = line.quantity_open if line else 0
+            raise ValidationFailed(
+                f"line #{line_id}: {qty} cannot be fulfilled, {open_qty} still open.",
+                field=f"lines[{line_id}]",
+            )
+        line.quantity_fulfilled += qty
+    OrderLine.objects.bulk_update(list(lines.values()), ["quantity_fulfilled"])
+    done = all(line.quantity_open == 0 for line in lines.values())
+    target = FULFILLED if done else PARTLY_FULFILLED
+    if order.status != target or target == PARTLY_FULFILLED:
+        if order.status == PARTLY_FULFILLED and target == PARTLY_FULFILLED:
+            order_activity(order=order, actor=actor, kind="status", message=reason)
+        else:
+            _transition(order, target, actor=actor, reason=reason)
+    return order
+
+
+@transaction.atomic
+def order_complete(*, order: Order, actor: Actor, reason: str = "") -> Order:
+    order = _locked(order)
+    return _transition(order, COMPLETED, actor=actor, reason=reason or "done")

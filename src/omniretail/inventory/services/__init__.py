@@ -22,6 +22,7 @@ from omniretail.inventory.services.reservations import (
     reservations_release_demand,
     stock_reserve,
     stock_reserve_for_channel,
+    stock_wait,
 )
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "stock_relocate",
     "stock_reserve",
     "stock_reserve_for_channel",
+    "stock_wait",
 ]

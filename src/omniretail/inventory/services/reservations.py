@@ -169,6 +169,53 @@ def stock_reserve(
     return reservations
 
 
+@transaction.atomic
+def stock_wait(
+    *,
+    lines: list[ReserveLine],
+    demand_type: str,
+    demand_id: str,
+    actor: Actor,
+    channel_id: int | None = None,
+) -> list[Reservation]:
+    """Backorder: a hold that waits at a location for stock to arrive, filled
+    oldest first by `backorders_fill`. Only for products whose policy allows
+    it (backorder, or pre-order with its expected date)."""
+    _positive(lines)
+    require(actor, "stock.reserve")
+    products = {
+        v.pk: v.product
+        for v in Variant.objects.select_related("product").filter(
+            pk__in={line.sku_id for line in lines}
+        )
+    }
+    for i, line in enumerate(lines):
+        product = products.get(line.sku_id)
+        if product is None or product.stock_policy not in (BACKORDER, PREORDER):
+            raise InsufficientStock(
+                f"lines[{i}]: {product.name if product else line.sku_id} is not sold on "
+                "backorder; it can only be ordered while in stock.",
+                field=f"lines[{i}].quantity",
+            )
+    return Reservation.objects.bulk_create(
+        [
+            Reservation(
+                sku_id=line.sku_id,
+                location_id=line.location_id,
+                quantity=line.quantity,
+                status=WAITING,
+                demand_type=demand_type,
+                demand_id=demand_id,
+                channel_id=channel_id,
+                expected_date=products[line.sku_id].expected_date
+                if products[line.sku_id].stock_policy == PREORDER
+                else None,
+            )
+            for line in lines
+        ]
+    )
+
+
 def channel_sources(channel_id: int, sku_ids: list[int]) -> dict[int, list[Source]]:
     """Availability of each SKU at each location the channel sells from."""
     links = list(
@@ -345,18 +392,12 @@ def _lock(reservation_ids: list[int], statuses: tuple[str, ...]) -> list[Reserva
     (sku, location) order) before Reservation rows — receiving locks levels,
     then fills waiting holds — so their levels are locked first here too."""
     pairs = sorted(
-        set(
-            Reservation.objects.filter(pk__in=reservation_ids).values_list(
-                "sku_id", "location_id"
-            )
-        )
+        set(Reservation.objects.filter(pk__in=reservation_ids).values_list("sku_id", "location_id"))
     )
     if pairs:
         list(
             StockLevel.objects.select_for_update()
-            .filter(
-                sku_id__in={s for s, _ in pairs}, location_id__in={loc for _, loc in pairs}
-            )
+            .filter(sku_id__in={s for s, _ in pairs}, location_id__in={loc for _, loc in pairs})
             .order_by("sku_id", "location_id")
             .values_list("pk", flat=True)
         )
@@ -507,4 +548,5 @@ __all__ = [
     "reservations_release_demand",
     "stock_reserve",
     "stock_reserve_for_channel",
+    "stock_wait",
 ]

@@ -1,0 +1,255 @@
+"""Routing: choose where each order is fulfilled from, hold the stock there,
+and record why. Shipping and pick-up verbs live in shipping.py."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from omniretail.catalog.models import Variant
+from omniretail.core.access import SYSTEM, Actor
+from omniretail.core.errors import Conflict
+from omniretail.fulfilment.domain import DEFAULT_RULES, Candidate, Need, Plan, Rule, route
+from omniretail.fulfilment.models import RoutingDecision
+from omniretail.inventory.domain import BACKORDER, PREORDER, available
+from omniretail.inventory.models import ChannelLocation, Location, Reservation, StockLevel
+from omniretail.inventory.selectors import kit_components, store_location
+from omniretail.inventory.services import (
+    InsufficientStock,
+    ReserveLine,
+    stock_reserve,
+    stock_wait,
+)
+from omniretail.orders.models import Order, OrderLine
+from omniretail.orders.services import LINE_DEMAND, order_activity, order_allocate
+
+HELD = (Reservation.Status.ACTIVE, Reservation.Status.BACKORDERED, Reservation.Status.CONSUMED)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    line_id: int
+    sku_id: int
+    quantity: int
+
+
+def _requirements(order: Order) -> list[Requirement]:
+    """What is still to be held per line (kits as their components), minus
+    what the line already holds."""
+    lines = [line for line in order.lines.all() if line.quantity_open > 0]
+    kits = kit_components([line.sku_id for line in lines])
+    held: dict[tuple[int, int], int] = defaultdict(int)
+    for demand_id, sku_id, qty in Reservation.objects.filter(
+        demand_type=LINE_DEMAND,
+        demand_id__in=[str(line.pk) for line in lines],
+        status__in=HELD,
+    ).values_list("demand_id", "sku_id", "quantity"):
+        held[(int(demand_id), sku_id)] += qty
+    result = []
+    for line in lines:
+        parts = kits.get(line.sku_id) or {line.sku_id: 1}
+        for sku_id, per_unit in sorted(parts.items()):
+            missing = line.quantity_open * per_unit - held[(line.pk, sku_id)]
+            if missing > 0:
+                result.append(Requirement(line.pk, sku_id, missing))
+    return result
+
+
+def _candidates(order: Order, sku_ids: list[int], pickup: Location | None) -> list[Candidate]:
+    links = {
+        link.location_id: link
+        for link in ChannelLocation.objects.select_related("location").filter(
+            channel_id=order.channel_id, location__active=True
+        )
+    }
+    places = {loc_id: link.location for loc_id, link in links.items()}
+    if pickup is not None:
+        places[pickup.pk] = pickup
+    levels = StockLevel.objects.filter(sku_id__in=sku_ids, location_id__in=list(places))
+    free: dict[int, dict[int, int]] = defaultdict(dict)
+    for lv in levels:
+        link = links.get(lv.location_id)
+        free[lv.location_id][lv.sku_id] = available(
+            lv.on_hand, lv.reserved, link.safety_buffer if link else 0
+        )
+    return [
+        Candidate(
+            location_id=loc_id,
+            code=place.code,
+            kind=place.kind,
+            priority=links[loc_id].priority if loc_id in links else 0,
+            available=free.get(loc_id, {}),
+        )
+        for loc_id, place in places.items()
+    ]
+
+
+def _hold(order: Order, plan: Plan, requirements: list[Requirement]) -> None:
+    """Turn the plan's (location, sku, qty) into holds per order line."""
+    pool: dict[int, list[list[int]]] = defaultdict(list)  # sku -> [[location, qty left]]
+    for location_id, sku_id, qty in plan.assignments:
+        pool[sku_id].append([location_id, qty])
+    per_line: dict[int, list[ReserveLine]] = defaultdict(list)
+    for req in requirements:
+        need = req.quantity
+        for slot in pool[req.sku_id]:
+            take = min(need, slot[1])
+            if take:
+                per_line[req.line_id].append(ReserveLine(req.sku_id, slot[0], take))
+                slot[1] -= take
+                need -= take
+    for line_id, lines in sorted(per_line.items()):
+        stock_reserve(
+            lines=lines,
+            demand_type=LINE_DEMAND,
+            demand_id=str(line_id),
+            channel_id=order.channel_id,
+            actor=SYSTEM,
+        )
+
+
+def _wait(order: Order, plan: Plan, requirements: list[Requirement], at: int) -> list[dict]:
+    """Backorder what nobody can give, when the products allow it; refuse
+    the order (naming each SKU) when they do not."""
+    if not plan.short:
+        return []
+    short = dict(plan.short)
+    waiting: dict[int, list[ReserveLine]] = defaultdict(list)
+    for req in reversed(requirements):  # the last lines wait, the first ones ship
+        missing = min(short.get(req.sku_id, 0), req.quantity)
+        if missing:
+            waiting[req.line_id].append(ReserveLine(req.sku_id, at, missing))
+            short[req.sku_id] -= missing
+    products = {
+        v.pk: v for v in Variant.objects.select_related("product").filter(pk__in=list(plan.short))
+    }
+    refused = [
+        sku for sku in plan.short if products[sku].product.stock_policy not in (BACKORDER, PREORDER)
+    ]
+    if refused:
+        detail = [
+            {"sku": products[s].sku, "requested": plan.short[s], "short": plan.short[s]}
+            for s in sorted(refused)
+        ]
+        first = detail[0]
+        raise InsufficientStock(
+            f"{first['sku']}: {first['short']} unit(s) more than the channel can supply "
+            "right now; lower the quantity or remove the line.",
+            field="lines",
+            short=detail,
+            final=True,
+        )
+    for line_id, lines in sorted(waiting.items()):
+        stock_wait(
+            lines=lines,
+            demand_type=LINE_DEMAND,
+            demand_id=str(line_id),
+            channel_id=order.channel_id,
+            actor=SYSTEM,
+        )
+    return [
+        {"sku": products[line.sku_id].sku, "quantity": line.quantity, "line": line_id}
+        for line_id, lines in sorted(waiting.items())
+        for line in lines
+    ]
+
+
+@transaction.atomic
+def order_route(
+    *, order: Order, actor: Actor, rules: tuple[Rule, ...] = DEFAULT_RULES, attempts: int = 3
+) -> RoutingDecision | None:
+    """Choose the location(s) for what the order still needs, hold the stock
+    there (backordering what its products allow), and record the decision.
+    A confirmed order whose stock is all held becomes allocated. Returns None
+    when nothing is left to route. Refused (409, every short SKU named) when a
+    product that is not sold on backorder is short."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    requirements = _requirements(order)
+    if not requirements:
+        return None
+    need: dict[int, int] = defaultdict(int)
+    for req in requirements:
+        need[req.sku_id] += req.quantity
+    pickup = None
+    if order.fulfilment_method == Order.Fulfilment.PICKUP and order.pickup_store_id:
+        pickup = store_location(store_id=order.pickup_store_id)
+        if pickup is None:
+            raise Conflict(
+                "The pick-up store has no shop floor to collect from; choose another store.",
+                field="pickup_store",
+            )
+    last: InsufficientStock | None = None
+    for _ in range(max(attempts, 1)):
+        candidates = _candidates(order, sorted(need), pickup)
+        plan = route(
+            Need(dict(need), pickup.pk if pickup else None, allow_split=True), candidates, rules
+        )
+        try:
+            with transaction.atomic():
+                _hold(order, plan, requirements)
+                fallback = pickup.pk if pickup else _first_location(candidates)
+                backordered = _wait(order, plan, requirements, fallback)
+                return _record(order, plan, backordered, actor)
+        except InsufficientStock as exc:
+            last = exc
+            if exc.extra.get("final"):
+                break  # not a race: the stock is not there
+    assert last is not None
+    raise last
+
+
+def _first_location(candidates: list[Candidate]) -> int:
+    if not candidates:
+        raise Conflict(
+            "This channel sells from no location; add its sources (channel locations).",
+            field="channel",
+        )
+    return min(candidates, key=lambda c: (c.priority, c.location_id)).location_id
+
+
+def _record(order: Order, plan: Plan, backordered: list[dict], actor: Actor) -> RoutingDecision:
+    codes = dict(Location.objects.filter(pk__in=plan.locations).values_list("pk", "code"))
+    skus = dict(
+        Variant.objects.filter(pk__in={sku for _, sku, _ in plan.assignments}).values_list(
+            "pk", "sku"
+        )
+    )
+    decision = RoutingDecision.objects.create(
+        order=order,
+        rule=plan.rule,
+        reason=plan.reason,
+        plan=[
+            {"location": codes[loc], "sku": skus[sku], "quantity": qty}
+            for loc, sku, qty in plan.assignments
+        ],
+        backordered=backordered,
+    )
+    message = plan.reason + (
+        f"; {sum(b['quantity'] for b in backordered)} unit(s) backordered" if backordered else ""
+    )
+    order_activity(
+        order=order,
+        actor=actor,
+        kind="routing",
+        message=message[:500],
+        data={"rule": plan.rule, "decision": decision.pk},
+    )
+    if order.status == Order.Status.CONFIRMED and not backordered:
+        order_allocate(order=order, actor=actor, reason=f"stock held ({plan.rule})")
+    return decision
+
+
+def order_lines_held(*, order: Order) -> dict[int, int]:
+    """Units held (active) per order line — what can be picked now."""
+    held: dict[int, int] = defaultdict(int)
+    for demand_id, qty in Reservation.objects.filter(
+        demand_type=LINE_DEMAND,
+        demand_id__in=[
+            str(pk) for pk in OrderLine.objects.filter(order=order).values_list("pk", flat=True)
+        ],
+        status=Reservation.Status.ACTIVE,
+    ).values_list("demand_id", "quantity"):
+        held[int(demand_id)] += qty
+    return dict(held)
