@@ -125,6 +125,7 @@ def test_the_demo_builds_the_organisation():
         "pos-paris": ("pos", stores["paris"].pk),
         "pos-lyon": ("pos", stores["lyon"].pk),
         "web": ("web", None),
+        "phone": ("phone", None),
     }
     terminals = {t.code: t for t in Terminal.objects.select_related("receipt_series", "channel")}
     assert set(terminals) == {"paris-1", "lyon-1"}

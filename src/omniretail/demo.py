@@ -78,11 +78,13 @@ STORES = (
 )
 WAREHOUSE_CODE, WAREHOUSE_NAME = "wh-main", "Main warehouse (Rungis)"
 WEB_CODE, WEB_NAME = "web", "maison-lumiere.example web shop"
+PHONE_CODE, PHONE_NAME = "phone", "Phone orders (customer service)"
 # Where each channel sells from: (location code, priority, units kept back).
 # The web shop ships from the warehouse first, then from the stores while
 # keeping the last 2 units of each SKU for walk-in customers.
 CHANNEL_SOURCES = {
     WEB_CODE: [(WAREHOUSE_CODE, 1, 0), ("st-paris", 2, 2), ("st-lyon", 3, 2)],
+    PHONE_CODE: [(WAREHOUSE_CODE, 1, 0), ("st-paris", 2, 2), ("st-lyon", 3, 2)],
     "pos-paris": [("st-paris", 1, 0)],
     "pos-lyon": [("st-lyon", 1, 0)],
 }
@@ -460,6 +462,7 @@ def channels_ensure(company: Company, stores: dict[str, Store], tally: Tally) ->
         (f"pos-{s.code}", f"POS {s.city}", Channel.Kind.POS, stores[s.code]) for s in STORES
     ]
     wanted.append((WEB_CODE, WEB_NAME, Channel.Kind.WEB, None))
+    wanted.append((PHONE_CODE, PHONE_NAME, Channel.Kind.PHONE, None))
     existing = {c.code: c for c in Channel.objects.filter(code__in=[w[0] for w in wanted])}
     for code, name, kind, store in wanted:
         if code not in existing:
