@@ -14,6 +14,7 @@ from omniretail.channels.api import router as orders_router
 from omniretail.channels.pos.api import router as pos_router
 from omniretail.core.api_auth import KeyAuth, StaffSessionAuth
 from omniretail.core.errors import DomainError
+from omniretail.fulfilment.api import router as fulfilment_router
 from omniretail.inventory.api import router as inventory_router
 from omniretail.inventory.api_purchasing import router as purchasing_router
 from omniretail.inventory.api_transfers import router as transfers_router
@@ -80,3 +81,4 @@ api.add_router("/inventory", transfers_router)
 api.add_router("/inventory", purchasing_router)
 api.add_router("/pos", pos_router)
 api.add_router("/orders", orders_router)
+api.add_router("/fulfilment", fulfilment_router)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from omniretail.accounting.services import on_sale_completed, on_stock_adjusted
 from omniretail.core.events import outbox_sweep
+from omniretail.fulfilment.shipping import pickups_expire
 from omniretail.inventory.services import reservations_expire
 
 IN_TRANSACTION = {
@@ -23,4 +24,5 @@ AFTER_COMMIT: dict[str, list] = {}
 PERIODIC: list[tuple[str, Callable[[], int]]] = [
     ("outbox events delivered", outbox_sweep),
     ("expired reservations released", reservations_expire),
+    ("pick-ups expired (not collected)", pickups_expire),
 ]

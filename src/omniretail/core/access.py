@@ -188,6 +188,8 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("orders", "orderline"),
             ("payments", "payment"),
             ("inventory", "stocklevel"),
+            ("fulfilment", "shipment"),
+            ("fulfilment", "shipmentline"),
         ],
         ["view"],
     ),
@@ -215,6 +217,9 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("core", "store"),
             ("core", "terminal"),
             ("core", "auditlog"),
+            ("fulfilment", "shipment"),
+            ("fulfilment", "shipmentline"),
+            ("fulfilment", "routingdecision"),
         ],
         ["view"],
     )
@@ -224,6 +229,8 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
         [
             ("catalog", "product"),
             ("catalog", "variant"),
+            ("fulfilment", "shipment"),
+            ("fulfilment", "shipmentline"),
             ("inventory", "stocklevel"),
             ("inventory", "stockmove"),
             ("inventory", "location"),

@@ -112,6 +112,8 @@ def rule_fewest_shipments(need: Need, candidates: Sequence[Candidate]) -> Plan |
                 plan.assignments.append((best.location_id, sku, take))
                 remaining[sku] = qty - take
     plan.short = {sku: qty for sku, qty in remaining.items() if qty}
+    if not plan.assignments:
+        return None  # nobody has any of it: the fallback reports the shortage
     codes = {c.location_id: c.code for c in candidates}
     used = ", ".join(codes[loc] for loc in plan.locations)
     plan.reason = f"no single location has everything; split over {used}"

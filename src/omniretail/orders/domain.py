@@ -19,10 +19,12 @@ CANCELLED = "cancelled"
 # The order status graph, kept as data: status -> statuses it may move to.
 TRANSITIONS: dict[str, frozenset[str]] = {
     PENDING_PAYMENT: frozenset({CONFIRMED, ON_HOLD, CANCELLED}),
-    CONFIRMED: frozenset({ALLOCATED, ON_HOLD, CANCELLED}),
+    # A backordered order ships what it holds before the rest arrives.
+    CONFIRMED: frozenset({ALLOCATED, PARTLY_FULFILLED, ON_HOLD, CANCELLED}),
     ALLOCATED: frozenset({PARTLY_FULFILLED, FULFILLED, ON_HOLD, CANCELLED}),
-    PARTLY_FULFILLED: frozenset({FULFILLED, ON_HOLD}),
-    FULFILLED: frozenset({COMPLETED}),
+    # Back to allocated / partly fulfilled when a parcel comes back undelivered.
+    PARTLY_FULFILLED: frozenset({FULFILLED, ALLOCATED, ON_HOLD}),
+    FULFILLED: frozenset({COMPLETED, PARTLY_FULFILLED, ALLOCATED}),
     ON_HOLD: frozenset({PENDING_PAYMENT, CONFIRMED, ALLOCATED, CANCELLED}),
     COMPLETED: frozenset(),
     CANCELLED: frozenset(),

@@ -376,3 +376,46 @@ def order_lines_fulfilled(
 def order_complete(*, order: Order, actor: Actor, reason: str = "") -> Order:
     order = _locked(order)
     return _transition(order, COMPLETED, actor=actor, reason=reason or "done")
+
+
+@transaction.atomic
+def order_lines_unfulfilled(
+    *, order: Order, quantities: dict[int, int], actor: Actor, reason: str
+) -> Order:
+    """Goods recorded as gone came back before the customer had them (a
+    parcel returned by the carrier): those units of the lines are open again."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    lines = {line.pk: line for line in order.lines.all()}
+    for line_id, qty in sorted(quantities.items()):
+        line = lines.get(line_id)
+        gone = line.quantity_fulfilled - line.quantity_returned if line else 0
+        if line is None or qty <= 0 or qty > gone:
+            raise ValidationFailed(
+                f"line #{line_id}: {qty} cannot be taken back, {gone} fulfilled and not returned.",
+                field=f"lines[{line_id}]",
+            )
+        line.quantity_fulfilled -= qty
+    OrderLine.objects.bulk_update([lines[pk] for pk in sorted(quantities)], ["quantity_fulfilled"])
+    if order.status in (FULFILLED, PARTLY_FULFILLED):
+        some_gone = any(line.quantity_fulfilled for line in lines.values())
+        target = PARTLY_FULFILLED if some_gone else ALLOCATED
+        if target != order.status:
+            _transition(order, target, actor=actor, reason=reason)
+    data = {"lines": {str(pk): qty for pk, qty in sorted(quantities.items())}}
+    order_activity(
+        order=order,
+        actor=actor,
+        kind="shipment",
+        message=f"{sum(quantities.values())} unit(s) open again: {reason}"[:500],
+        data=data,
+    )
+    audit_record(
+        actor=actor,
+        action="order.lines_unfulfilled",
+        object_type="order",
+        object_id=order.pk,
+        store_id=order.store_id,
+        reason=reason,
+        data=data,
+    )
+    return order
