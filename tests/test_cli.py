@@ -12,7 +12,7 @@ from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
 from omniretail.cli import main
-from omniretail.core.events import DomainEvent, event_publish
+from omniretail.core.events import DomainEvent, _wiring, event_publish
 from omniretail.core.models import OutboxEvent
 
 COMMANDS = ["serve", "demo", "worker", "verify"]
@@ -46,18 +46,34 @@ class _Pinged(DomainEvent):
     name = "test.pinged"
 
 
+PINGS: list[str] = []
+
+# This module doubles as the wiring for the worker test: one after-commit
+# handler, so the event needs delivery by the worker.
+IN_TRANSACTION: dict = {}
+AFTER_COMMIT = {"test.pinged": [lambda row: PINGS.append(str(row.pk))]}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_worker_batch_delivers_queued_outbox_events(capsys):
-    with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}):
-        with transaction.atomic():
-            event = event_publish(_Pinged())
-        assert OutboxEvent.objects.get(pk=event.pk).delivered_at is None
-        queued = DBTaskResult.objects.get()
-        assert queued.task_path == "omniretail.core.events.outbox_deliver"
-        assert main(["worker", "--batch", "--verbosity", "0"]) == 0
-        queued.refresh_from_db()
-        assert queued.status == "SUCCESSFUL"
-        assert OutboxEvent.objects.get(pk=event.pk).delivered_at is not None
+    _wiring.cache_clear()
+    try:
+        with override_settings(
+            TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}},
+            OMNI_WIRING="tests.test_cli",
+        ):
+            with transaction.atomic():
+                event = event_publish(_Pinged())
+            assert OutboxEvent.objects.get(pk=event.pk).delivered_at is None
+            queued = DBTaskResult.objects.get()
+            assert queued.task_path == "omniretail.core.events.outbox_deliver"
+            assert main(["worker", "--batch", "--verbosity", "0"]) == 0
+            queued.refresh_from_db()
+            assert queued.status == "SUCCESSFUL"
+            assert [str(event.pk)] == PINGS
+            assert OutboxEvent.objects.get(pk=event.pk).delivered_at is not None
+    finally:
+        _wiring.cache_clear()
     assert "queue drained" in capsys.readouterr().out
 
 

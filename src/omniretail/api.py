@@ -11,6 +11,7 @@ from ninja.errors import ValidationError as SchemaValidationError
 
 from omniretail.catalog.api import router as catalog_router
 from omniretail.channels.api import router as orders_router
+from omniretail.channels.api_returns import router as returns_router
 from omniretail.channels.pos.api import router as pos_router
 from omniretail.core.api_auth import KeyAuth, StaffSessionAuth
 from omniretail.core.errors import DomainError
@@ -81,4 +82,5 @@ api.add_router("/inventory", transfers_router)
 api.add_router("/inventory", purchasing_router)
 api.add_router("/pos", pos_router)
 api.add_router("/orders", orders_router)
+api.add_router("/returns", returns_router)
 api.add_router("/fulfilment", fulfilment_router)

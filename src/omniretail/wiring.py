@@ -10,6 +10,13 @@ PERIODIC jobs run in `omni worker` every sweep interval; each is idempotent.
 from collections.abc import Callable
 
 from omniretail.accounting.services import on_sale_completed, on_stock_adjusted
+from omniretail.channels.notifications import (
+    on_order_placed,
+    on_order_status_changed,
+    on_pickup_ready,
+    on_refund_requested,
+    on_shipment_shipped,
+)
 from omniretail.core.events import outbox_sweep
 from omniretail.fulfilment.shipping import pickups_expire
 from omniretail.inventory.services import reservations_expire
@@ -19,7 +26,14 @@ IN_TRANSACTION = {
     "stock.adjusted": [on_stock_adjusted],
 }
 
-AFTER_COMMIT: dict[str, list] = {}
+# Customer e-mails: each handler dedupes by event (or order) id.
+AFTER_COMMIT: dict[str, list] = {
+    "order.placed": [on_order_placed],
+    "order.status_changed": [on_order_status_changed],
+    "pickup.ready": [on_pickup_ready],
+    "shipment.shipped": [on_shipment_shipped],
+    "refund.requested": [on_refund_requested],
+}
 
 PERIODIC: list[tuple[str, Callable[[], int]]] = [
     ("outbox events delivered", outbox_sweep),

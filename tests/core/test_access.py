@@ -18,6 +18,7 @@ from omniretail.core.access import (
     CASHIER,
     STORE_MANAGER,
     SYSTEM,
+    TERMINAL_DEFAULT_SCOPES,
     WAREHOUSE,
     Actor,
     actor_for_user,
@@ -236,7 +237,7 @@ def test_a_terminal_key_authenticates_as_its_terminal(shop):
 
     assert actor == Actor(
         label=f"key:till {shop.terminal.code}",
-        scopes=frozenset({"sales:write", "catalog:read", "stock:read", "orders:read"}),
+        scopes=frozenset(TERMINAL_DEFAULT_SCOPES),
         api_key_prefix=key.prefix,
         channel_id=shop.pos_channel.pk,
         terminal_id=shop.terminal.pk,

@@ -56,9 +56,15 @@ SCOPES: dict[str, str] = {
     "orders.write": "orders:write",
     "orders.intake": "orders:write",
     "orders.fulfil": "orders:fulfil",
-    "orders.return": "orders:write",
+    "orders.return": "returns:write",
 }
-TERMINAL_DEFAULT_SCOPES = ["sales:write", "catalog:read", "stock:read", "orders:read"]
+TERMINAL_DEFAULT_SCOPES = [
+    "sales:write",
+    "returns:write",
+    "catalog:read",
+    "stock:read",
+    "orders:read",
+]
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,8 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("inventory", "stocklevel"),
             ("fulfilment", "shipment"),
             ("fulfilment", "shipmentline"),
+            ("orders", "return"),
+            ("orders", "returnline"),
         ],
         ["view"],
     ),
@@ -220,6 +228,8 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("fulfilment", "shipment"),
             ("fulfilment", "shipmentline"),
             ("fulfilment", "routingdecision"),
+            ("orders", "return"),
+            ("orders", "returnline"),
         ],
         ["view"],
     )
@@ -257,6 +267,8 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
             ("accounting", "account"),
             ("inventory", "stockmove"),
             ("inventory", "skuvaluation"),
+            ("orders", "return"),
+            ("orders", "returnline"),
             ("inventory", "stockcount"),
             ("inventory", "stockcountline"),
             ("inventory", "purchaseorder"),

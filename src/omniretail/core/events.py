@@ -71,11 +71,19 @@ def after_commit_handlers(name: str) -> list[Handler]:
 def event_publish(event: DomainEvent) -> OutboxEvent:
     if not connection.in_atomic_block:
         raise RuntimeError("event_publish must run inside the transaction that causes the event")
-    row = OutboxEvent.objects.create(name=event.name, payload=event.payload())
+    after = after_commit_handlers(event.name)
+    # With nobody to deliver to, the event is kept (feeds read the outbox)
+    # but needs no delivery task.
+    row = OutboxEvent.objects.create(
+        name=event.name,
+        payload=event.payload(),
+        delivered_at=None if after else timezone.now(),
+    )
     for handler in in_transaction_handlers(event.name):
         handler(row)
-    event_id = str(row.pk)
-    transaction.on_commit(lambda: _enqueue_delivery(event_id))
+    if after:
+        event_id = str(row.pk)
+        transaction.on_commit(lambda: _enqueue_delivery(event_id))
     return row
 
 

@@ -19,7 +19,7 @@ from omniretail.inventory.selectors import kit_components, store_location
 from omniretail.inventory.services import (
     InsufficientStock,
     ReserveLine,
-    stock_reserve,
+    stock_reserve_demands,
     stock_wait,
 )
 from omniretail.orders.models import Order, OrderLine
@@ -100,11 +100,10 @@ def _hold(order: Order, plan: Plan, requirements: list[Requirement]) -> None:
                 per_line[req.line_id].append(ReserveLine(req.sku_id, slot[0], take))
                 slot[1] -= take
                 need -= take
-    for line_id, lines in sorted(per_line.items()):
-        stock_reserve(
-            lines=lines,
+    if per_line:
+        stock_reserve_demands(
+            demands={str(line_id): lines for line_id, lines in per_line.items()},
             demand_type=LINE_DEMAND,
-            demand_id=str(line_id),
             channel_id=order.channel_id,
             actor=SYSTEM,
         )

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, Sum
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Greatest
 
 from omniretail.catalog.models import KitComponent
 from omniretail.inventory.domain import available, kit_available
@@ -39,18 +40,27 @@ def kit_components(sku_ids: Iterable[int]) -> dict[int, dict[int, int]]:
 
 
 def _channel_free(sku_ids: list[int], channel_id: int) -> dict[int, int]:
-    """Sum over the channel's locations of max(on hand - reserved - buffer, 0)."""
-    links = dict(
-        ChannelLocation.objects.filter(channel_id=channel_id, location__active=True).values_list(
-            "location_id", "safety_buffer"
+    """Sum over the channel's locations of max(on hand - reserved - buffer, 0),
+    in one grouped query."""
+    rows = (
+        StockLevel.objects.filter(
+            sku_id__in=sku_ids,
+            location__channels__channel_id=channel_id,
+            location__active=True,
         )
+        .order_by()
+        .values("sku_id")
+        .annotate(
+            free=Sum(
+                Greatest(
+                    F("on_hand") - F("reserved") - F("location__channels__safety_buffer"),
+                    Value(0),
+                )
+            )
+        )
+        .values_list("sku_id", "free")
     )
-    free: dict[int, int] = defaultdict(int)
-    for sku_id, location_id, on_hand, reserved in StockLevel.objects.filter(
-        sku_id__in=sku_ids, location_id__in=list(links)
-    ).values_list("sku_id", "location_id", "on_hand", "reserved"):
-        free[sku_id] += available(on_hand, reserved, links[location_id])
-    return free
+    return {sku_id: int(free or 0) for sku_id, free in rows}
 
 
 def stock_available_many(*, sku_ids: Iterable[int], channel_id: int) -> dict[int, int]:

@@ -86,3 +86,7 @@ class OrderLineAdmin(StoreScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     list_select_related = ("order__channel", "sku__product")
     search_fields = ("sku__sku", "=sku__barcode", "description", "order__id__exact")
     date_hierarchy = "order__placed_at"
+
+
+# Returns register themselves on import.
+from omniretail.orders import admin_returns  # noqa: E402, F401

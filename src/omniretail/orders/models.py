@@ -3,6 +3,7 @@ from django.db import models
 from omniretail.catalog.models import Variant
 from omniretail.core.models import Channel, Store, Terminal
 from omniretail.customers.models import Customer
+from omniretail.inventory.models import Location
 from omniretail.orders import domain
 
 
@@ -143,3 +144,94 @@ class OrderActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind}: {self.message}"
+
+
+class Return(models.Model):
+    """Goods of an order coming back, from any channel, at any store or by
+    post to a warehouse. Numbered RET-000001...; the refund itself is carried
+    out by payments (status becomes refunded when it reports so)."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted (refund requested)"
+        REFUNDED = "refunded", "Refunded"
+
+    class RefundMethod(models.TextChoices):
+        ORIGINAL = "original", "Original tender"
+        STORE_CREDIT = "store_credit", "Store credit"
+        EXCHANGE = "exchange", "Exchanged for other goods"
+
+    class Condition(models.TextChoices):
+        RESTOCK = "restock", "Back to stock"
+        SCRAP = "scrap", "Written off (scrap)"
+
+    number = models.CharField(max_length=32, unique=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.PROTECT,
+        related_name="returns",
+        help_text="Where the return happens: a store's POS channel, or the web (by post)",
+    )
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, null=True, blank=True, related_name="returns"
+    )
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.PROTECT,
+        related_name="returns",
+        help_text="Where the goods came back",
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.ACCEPTED, db_index=True
+    )
+    refund_method = models.CharField(max_length=16, choices=RefundMethod.choices)
+    currency = models.CharField(max_length=3)
+    refund_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    reason = models.CharField(max_length=300, blank=True)
+    client_uuid = models.UUIDField(
+        null=True, blank=True, unique=True, help_text="Made by the till; a resend finds it"
+    )
+    replacement_order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaces_returns",
+        help_text="An exchange: the order of the goods handed over instead",
+    )
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(refund_amount__gte=0), name="return_refund_gte_0"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ReturnLine(models.Model):
+    return_doc = models.ForeignKey(
+        Return, on_delete=models.CASCADE, related_name="lines", db_column="return_id"
+    )
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="returns")
+    quantity = models.PositiveIntegerField()
+    condition = models.CharField(max_length=16, choices=Return.Condition.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    refund_amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["return_doc", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="returnline_qty_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(refund_amount__gte=0), name="returnline_refund_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_line.description} ({self.condition})"

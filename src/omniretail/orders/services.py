@@ -96,6 +96,7 @@ def order_record_carry_out(
                 net=line.net.amount,
                 tax=line.tax.amount,
                 gross=line.gross.amount,
+                quantity_fulfilled=line.quantity,  # carried out: handed over at once
             )
             for i, line in enumerate(lines, start=1)
         ]
@@ -261,6 +262,18 @@ def _transition(order: Order, target: str, *, actor: Actor, reason: str = "") ->
     return order
 
 
+REASON_MAX = 300
+
+
+def _reason_check(reason: str, verb: str) -> None:
+    if not reason.strip():
+        raise ValidationFailed(f"Say why the order is {verb}.", field="reason")
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed(
+            f"The reason is {len(reason)} characters; keep it to {REASON_MAX}.", field="reason"
+        )
+
+
 def _locked(order: Order) -> Order:
     return Order.objects.select_for_update().get(pk=order.pk)
 
@@ -287,8 +300,7 @@ def order_allocate(*, order: Order, actor: Actor, reason: str = "stock held") ->
 
 @transaction.atomic
 def order_hold(*, order: Order, actor: Actor, reason: str) -> Order:
-    if not reason.strip():
-        raise ValidationFailed("Say why the order is put on hold.", field="reason")
+    _reason_check(reason, "put on hold")
     order = _locked(order)
     _require_order(actor, order)
     order.held_from, order.hold_reason = order.status, reason
@@ -308,8 +320,7 @@ def order_release_hold(*, order: Order, actor: Actor, reason: str = "") -> Order
 def order_cancel(*, order: Order, actor: Actor, reason: str) -> Order:
     """Cancel before fulfilment: held stock goes back, open quantities are
     cancelled, and money already taken is requested back."""
-    if not reason.strip():
-        raise ValidationFailed("Say why the order is cancelled.", field="reason")
+    _reason_check(reason, "cancelled")
     order = _locked(order)
     _require_order(actor, order)
     lines = list(order.lines.all())

@@ -49,8 +49,13 @@ class Location(models.Model):
 class StockLevel(models.Model):
     """Cached balance of one SKU at one location = the sum of its moves."""
 
-    sku = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="stock_levels")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
+    # The (sku, location) and (location, sku) indexes below serve both keys.
+    sku = models.ForeignKey(
+        Variant, on_delete=models.PROTECT, related_name="stock_levels", db_index=False
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="stock_levels", db_index=False
+    )
     on_hand = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)
 

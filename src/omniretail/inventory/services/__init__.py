@@ -21,6 +21,7 @@ from omniretail.inventory.services.reservations import (
     reservations_release,
     reservations_release_demand,
     stock_reserve,
+    stock_reserve_demands,
     stock_reserve_for_channel,
     stock_wait,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "stock_receive",
     "stock_relocate",
     "stock_reserve",
+    "stock_reserve_demands",
     "stock_reserve_for_channel",
     "stock_wait",
 ]

@@ -216,6 +216,60 @@ def stock_wait(
     )
 
 
+@transaction.atomic
+def stock_reserve_demands(
+    *,
+    demands: dict[str, list[ReserveLine]],
+    demand_type: str,
+    actor: Actor,
+    channel_id: int | None = None,
+    expires_at: dt.datetime | None = None,
+) -> list[Reservation]:
+    """Hold stock for several demands (e.g. every line of an order) at once:
+    all or nothing, the conditional updates summed per (SKU, location) and
+    run in that order, so two orders naming the same SKUs in opposite orders
+    never deadlock. Kits are held as their components."""
+    every = [line for lines in demands.values() for line in lines]
+    _positive(every)
+    stores = dict(
+        Location.objects.filter(pk__in={line.location_id for line in every}).values_list(
+            "pk", "store_id"
+        )
+    )
+    for store_id in sorted({stores[line.location_id] for line in every}, key=lambda s: s or 0):
+        require_in(actor, "stock.reserve", store_id=store_id)
+    kits = kit_components([line.sku_id for line in every])
+    per_demand: dict[str, dict[tuple[int, int], int]] = {}
+    totals: dict[tuple[int, int], int] = defaultdict(int)
+    for demand_id, lines in demands.items():
+        mine: dict[tuple[int, int], int] = defaultdict(int)
+        for line in lines:
+            for sku_id, qty in kit_expand([(line.sku_id, line.quantity)], kits):
+                mine[(sku_id, line.location_id)] += qty
+                totals[(sku_id, line.location_id)] += qty
+        per_demand[demand_id] = mine
+    short = _hold(totals, _buffers(channel_id, {loc for _, loc in totals}))
+    if short:
+        raise _insufficient(short, totals)
+    reservations = Reservation.objects.bulk_create(
+        [
+            Reservation(
+                sku_id=sku_id,
+                location_id=location_id,
+                quantity=qty,
+                demand_type=demand_type,
+                demand_id=demand_id,
+                channel_id=channel_id,
+                expires_at=expires_at,
+            )
+            for demand_id, mine in sorted(per_demand.items())
+            for (sku_id, location_id), qty in sorted(mine.items())
+        ]
+    )
+    event_publish(StockChanged(pairs=sorted(totals), reason="reserved"))
+    return reservations
+
+
 def channel_sources(channel_id: int, sku_ids: list[int]) -> dict[int, list[Source]]:
     """Availability of each SKU at each location the channel sells from."""
     links = list(
@@ -434,6 +488,7 @@ def reservations_release(
     )
     if pairs:
         event_publish(StockChanged(pairs=pairs, reason=reason))
+        backorders_fill(pairs=pairs)  # freed stock goes to whoever waits for it
     return len(found)
 
 
@@ -468,6 +523,7 @@ def reservations_expire(*, now: dt.datetime | None = None, batch: int = 500) -> 
             )
             if pairs:
                 event_publish(StockChanged(pairs=pairs, reason="reservation expired"))
+                backorders_fill(pairs=pairs)
             expired += len(found)
 
 
@@ -547,6 +603,7 @@ __all__ = [
     "reservations_release",
     "reservations_release_demand",
     "stock_reserve",
+    "stock_reserve_demands",
     "stock_reserve_for_channel",
     "stock_wait",
 ]
