@@ -226,3 +226,18 @@ def test_a_kit_holds_its_components_and_is_as_available_as_its_scarcest(shop, we
     assert _level(shop.mug, shop.warehouse).reserved == 4
     assert _level(shop.candle, shop.warehouse).reserved == 2
     assert stock_available(sku_id=kit.pk, channel_id=web.pk) == 0
+
+
+def test_a_kit_holds_no_stock_of_its_own(shop):
+    product_create(
+        code="duo",
+        name="Mug duo",
+        tax_class=shop.standard,
+        variants=[VariantSpec("MUG-DUO", "2 mugs", Decimal("22.00"))],
+    )
+    kit = shop.mug.__class__.objects.get(sku="MUG-DUO")
+    KitComponent.objects.create(kit=kit, component=shop.mug, quantity=2)
+    with pytest.raises(Exception, match="receive, count or return its components") as refused:
+        stock_receive(location=shop.floor, lines=[StockLine(kit.pk, 3, Decimal("9"))], actor=SYSTEM)
+    assert refused.value.field == "sku"
+    assert not StockLevel.objects.filter(sku=kit).exists()

@@ -67,9 +67,13 @@ def stock_available_many(*, sku_ids: Iterable[int], channel_id: int) -> dict[int
     """What a channel can promise now, per SKU. Kits: whole kits buildable
     from their components' availability."""
     ids = list(dict.fromkeys(sku_ids))
-    kits = kit_components(ids)
-    component_ids = {c for comps in kits.values() for c in comps}
-    free = _channel_free(sorted(set(ids) | component_ids), channel_id)
+    free = _channel_free(ids, channel_id)
+    # Kits hold no stock (the ledger refuses it), so only SKUs without stock
+    # rows can be kits: the common case is one query.
+    kits = kit_components([sku_id for sku_id in ids if sku_id not in free])
+    if kits:
+        components = {c for comps in kits.values() for c in comps} - set(free)
+        free.update(_channel_free(sorted(components), channel_id))
     return {
         sku_id: kit_available(kits[sku_id], free) if sku_id in kits else free.get(sku_id, 0)
         for sku_id in ids

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from omniretail.catalog.models import KitComponent
 from omniretail.core.access import Actor, require_in
 from omniretail.core.audit import audit_record
 from omniretail.core.errors import Conflict, ValidationFailed
@@ -167,6 +168,12 @@ def stock_moves_post(
     # wait on the same "customers" row.
     virtual = {pk for pk, kind in kinds.items() if kind in Location.VIRTUAL}
     suppliers = {pk for pk, kind in kinds.items() if kind == Location.Kind.SUPPLIER}
+    entering = {m.sku_id for m in moves if m.from_location_id in virtual}
+    if entering and KitComponent.objects.filter(kit_id__in=entering).exists():
+        raise ValidationFailed(
+            "A kit holds no stock of its own: receive, count or return its components.",
+            field="sku",
+        )
     average = _revalue(moves, virtual, suppliers)
 
     deltas: dict[tuple[int, int], int] = defaultdict(int)
