@@ -18,6 +18,7 @@ from omniretail.channels.notifications import (
     on_shipment_shipped,
 )
 from omniretail.core.events import outbox_sweep
+from omniretail.fulfilment.services import on_backorders_filled
 from omniretail.fulfilment.shipping import pickups_expire
 from omniretail.inventory.services import reservations_expire
 
@@ -33,6 +34,8 @@ AFTER_COMMIT: dict[str, list] = {
     "pickup.ready": [on_pickup_ready],
     "shipment.shipped": [on_shipment_shipped],
     "refund.requested": [on_refund_requested],
+    # A confirmed order whose backorders are all filled becomes allocated.
+    "backorder.filled": [on_backorders_filled],
 }
 
 PERIODIC: list[tuple[str, Callable[[], int]]] = [

@@ -134,3 +134,19 @@ def test_a_key_sends_orders_only_for_its_channel(client, shop, web_key, marketpl
     r = _post(client, web_key, _order(channel="mkt"))
     assert r.status_code == 403
     assert r.json()["error"]["field"] == "channel"
+
+
+def test_a_backordered_order_is_allocated_when_its_stock_arrives(
+    client, shop, web_key, django_capture_on_commit_callbacks
+):
+    Product.objects.filter(pk=shop.mug.product_id).update(stock_policy="backorder")
+    stock_up(shop, {shop.mug: 1}, location=shop.warehouse)
+    r = _post(client, web_key, _order("W-9", [{"sku": "MUG-GR", "quantity": 3}]))
+    assert r.json()["status"] == "confirmed"
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_up(shop, {shop.mug: 5}, location=shop.warehouse)
+    order = Order.objects.get(external_id="W-9")
+    assert order.status == "allocated"
+    assert order.activities.last().message == "confirmed → allocated: backordered stock arrived"
+    assert StockLevel.objects.get(sku=shop.mug, location=shop.warehouse).reserved == 3
+    assert verify_all()[0] == []

@@ -11,6 +11,7 @@ from django.db import transaction
 from omniretail.catalog.models import Variant
 from omniretail.core.access import SYSTEM, Actor
 from omniretail.core.errors import Conflict
+from omniretail.core.models import OutboxEvent
 from omniretail.fulfilment.domain import DEFAULT_RULES, Candidate, Need, Plan, Rule, route
 from omniretail.fulfilment.models import RoutingDecision
 from omniretail.inventory.domain import BACKORDER, PREORDER, available
@@ -252,3 +253,23 @@ def order_lines_held(*, order: Order) -> dict[int, int]:
     ).values_list("demand_id", "quantity"):
         held[int(demand_id)] += qty
     return dict(held)
+
+
+def on_backorders_filled(event: OutboxEvent) -> None:
+    """After-commit handler of `backorder.filled`: a confirmed order whose
+    every line is now held becomes allocated (ready to pick). Idempotent:
+    an order already allocated is left alone."""
+    line_ids = [int(d) for t, d in event.payload["demands"] if t == LINE_DEMAND]
+    order_ids = set(OrderLine.objects.filter(pk__in=line_ids).values_list("order_id", flat=True))
+    for order in Order.objects.filter(pk__in=order_ids, status=Order.Status.CONFIRMED):
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order.pk)
+            if order.status != Order.Status.CONFIRMED:
+                continue
+            waiting = Reservation.objects.filter(
+                demand_type=LINE_DEMAND,
+                demand_id__in=[str(pk) for pk in order.lines.values_list("pk", flat=True)],
+                status=Reservation.Status.BACKORDERED,
+            ).exists()
+            if not waiting and not _requirements(order):
+                order_allocate(order=order, actor=SYSTEM, reason="backordered stock arrived")

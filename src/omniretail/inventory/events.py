@@ -27,3 +27,12 @@ class StockAdjusted(DomainEvent):
     store_id: int | None
     value_lost: str
     value_found: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackordersFilled(DomainEvent):
+    """Waiting holds became active: the demands they belong to (order lines)
+    may now be complete. [demand_type, demand_id] pairs."""
+
+    name: ClassVar[str] = "backorder.filled"
+    demands: list[tuple[str, str]]

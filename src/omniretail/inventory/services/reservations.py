@@ -30,7 +30,7 @@ from omniretail.inventory.domain import (
     kit_expand,
     policy_decide,
 )
-from omniretail.inventory.events import StockChanged
+from omniretail.inventory.events import BackordersFilled, StockChanged
 from omniretail.inventory.models import ChannelLocation, Location, Reservation, StockLevel
 from omniretail.inventory.selectors import kit_components
 from omniretail.inventory.services.ledger import MoveSpec, location_virtual, stock_moves_post
@@ -571,6 +571,7 @@ def backorders_fill(*, pairs: list[tuple[int, int]]) -> int:
         return 0
     filled = 0
     touched: list[tuple[int, int]] = []
+    demands: set[tuple[str, str]] = set()
     for sku_id, location_id in sorted(set(pairs)):
         waiting = list(
             Reservation.objects.select_for_update()
@@ -586,8 +587,10 @@ def backorders_fill(*, pairs: list[tuple[int, int]]) -> int:
             Reservation.objects.filter(pk=r.pk).update(status=ACTIVE, updated_at=timezone.now())
             filled += 1
             touched.append((sku_id, location_id))
+            demands.add((r.demand_type, r.demand_id))
     if touched:
         event_publish(StockChanged(pairs=sorted(set(touched)), reason="backorder filled"))
+        event_publish(BackordersFilled(demands=sorted(demands)))
     return filled
 
 
