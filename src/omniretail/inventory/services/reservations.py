@@ -118,7 +118,6 @@ def _insufficient(
     )
 
 
-@transaction.atomic
 def stock_reserve(
     *,
     lines: list[ReserveLine],
@@ -128,45 +127,16 @@ def stock_reserve(
     channel_id: int | None = None,
     expires_at: dt.datetime | None = None,
 ) -> list[Reservation]:
-    """Hold stock at given locations; all lines or nothing. Kits hold their
-    components. The channel's safety buffer at each location is kept back."""
-    _positive(lines)
-    stores = dict(
-        Location.objects.filter(pk__in={line.location_id for line in lines}).values_list(
-            "pk", "store_id"
-        )
+    """Hold stock at given locations for one demand; all lines or nothing.
+    Kits hold their components. The channel's safety buffer at each location
+    is kept back."""
+    return stock_reserve_demands(
+        demands={demand_id: lines},
+        demand_type=demand_type,
+        actor=actor,
+        channel_id=channel_id,
+        expires_at=expires_at,
     )
-    for i, line in enumerate(lines):
-        if line.location_id not in stores:
-            raise ValidationFailed(
-                f"lines[{i}]: location #{line.location_id} does not exist",
-                field=f"lines[{i}].location",
-            )
-        require_in(actor, "stock.reserve", store_id=stores[line.location_id])
-    kits = kit_components([line.sku_id for line in lines])
-    totals: dict[tuple[int, int], int] = defaultdict(int)
-    for line in lines:
-        for sku_id, qty in kit_expand([(line.sku_id, line.quantity)], kits):
-            totals[(sku_id, line.location_id)] += qty
-    short = _hold(totals, _buffers(channel_id, {loc for _, loc in totals}))
-    if short:
-        raise _insufficient(short, totals)
-    reservations = Reservation.objects.bulk_create(
-        [
-            Reservation(
-                sku_id=sku_id,
-                location_id=location_id,
-                quantity=qty,
-                demand_type=demand_type,
-                demand_id=demand_id,
-                channel_id=channel_id,
-                expires_at=expires_at,
-            )
-            for (sku_id, location_id), qty in sorted(totals.items())
-        ]
-    )
-    event_publish(StockChanged(pairs=sorted(totals), reason="reserved"))
-    return reservations
 
 
 @transaction.atomic
@@ -236,6 +206,12 @@ def stock_reserve_demands(
             "pk", "store_id"
         )
     )
+    for i, line in enumerate(every):
+        if line.location_id not in stores:
+            raise ValidationFailed(
+                f"lines[{i}]: location #{line.location_id} does not exist",
+                field=f"lines[{i}].location",
+            )
     for store_id in sorted({stores[line.location_id] for line in every}, key=lambda s: s or 0):
         require_in(actor, "stock.reserve", store_id=store_id)
     kits = kit_components([line.sku_id for line in every])
