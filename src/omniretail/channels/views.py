@@ -45,6 +45,7 @@ from omniretail.orders.domain import CANCELLED, ON_HOLD, transition_allowed
 from omniretail.orders.models import Order, OrderActivity
 from omniretail.orders.services import (
     LINE_DEMAND,
+    REASON_MAX,
     order_cancel,
     order_hold,
     order_release_hold,
@@ -52,7 +53,6 @@ from omniretail.orders.services import (
 
 PAGE_SIZE = 50
 PHONE_CHANNEL = "phone"
-REASON_MAX = 300  # Order.hold_reason's length
 SEARCH_LIMIT = 10
 PHONE_ID = re.compile(r"^PHONE-[0-9a-f]{10}$")
 
@@ -377,15 +377,12 @@ def _act(
     actor = actor_for_user(request.user)
     order = _order_for(actor, order_id)
     reason = request.POST.get("reason", "").strip()
-    if len(reason) > REASON_MAX:
-        messages.error(request, f"Keep the reason under {REASON_MAX} characters.")
+    try:
+        verb(order, actor, reason)
+    except DomainError as exc:  # the service checks the reason, length included
+        messages.error(request, exc.message)
     else:
-        try:
-            verb(order, actor, reason)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Order #{order.pk} {done}.")
+        messages.success(request, f"Order #{order.pk} {done}.")
     return HttpResponseRedirect(reverse("backoffice_orders:detail", args=[order.pk]))
 
 

@@ -241,20 +241,6 @@ def _record(order: Order, plan: Plan, backordered: list[dict], actor: Actor) -> 
     return decision
 
 
-def order_lines_held(*, order: Order) -> dict[int, int]:
-    """Units held (active) per order line — what can be picked now."""
-    held: dict[int, int] = defaultdict(int)
-    for demand_id, qty in Reservation.objects.filter(
-        demand_type=LINE_DEMAND,
-        demand_id__in=[
-            str(pk) for pk in OrderLine.objects.filter(order=order).values_list("pk", flat=True)
-        ],
-        status=Reservation.Status.ACTIVE,
-    ).values_list("demand_id", "quantity"):
-        held[int(demand_id)] += qty
-    return dict(held)
-
-
 def on_backorders_filled(event: OutboxEvent) -> None:
     """After-commit handler of `backorder.filled`: a confirmed order whose
     every line is now held becomes allocated (ready to pick). Idempotent:

@@ -12,7 +12,7 @@ from django.db.models.functions import Greatest
 
 from omniretail.catalog.models import KitComponent
 from omniretail.inventory.domain import available, kit_available
-from omniretail.inventory.models import ChannelLocation, Location, SkuValuation, StockLevel
+from omniretail.inventory.models import ChannelLocation, Location, StockLevel
 
 
 def store_location(*, store_id: int) -> Location | None:
@@ -22,11 +22,6 @@ def store_location(*, store_id: int) -> Location | None:
         .order_by("pk")
         .first()
     )
-
-
-def stock_on_hand(*, sku_ids: Iterable[int], location_id: int) -> dict[int, int]:
-    rows = StockLevel.objects.filter(sku_id__in=list(sku_ids), location_id=location_id)
-    return dict(rows.values_list("sku_id", "on_hand"))
 
 
 def kit_components(sku_ids: Iterable[int]) -> dict[int, dict[int, int]]:
@@ -140,9 +135,3 @@ def stock_value_by_location(*, location_ids: Iterable[int] | None = None) -> dic
         .values_list("location_id", "value")
     )
     return {loc: Decimal(str(value or 0)).quantize(Decimal("0.01")) for loc, value in rows}
-
-
-def sku_average_costs(*, sku_ids: Iterable[int]) -> dict[int, Decimal]:
-    return dict(
-        SkuValuation.objects.filter(sku_id__in=list(sku_ids)).values_list("sku_id", "average_cost")
-    )

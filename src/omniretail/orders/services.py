@@ -309,6 +309,8 @@ def order_hold(*, order: Order, actor: Actor, reason: str) -> Order:
 
 @transaction.atomic
 def order_release_hold(*, order: Order, actor: Actor, reason: str = "") -> Order:
+    if reason:
+        _reason_check(reason, "released from hold")
     order = _locked(order)
     _require_order(actor, order)
     target = order.held_from or PENDING_PAYMENT
