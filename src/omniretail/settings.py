@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "omniretail.core",
     "omniretail.catalog",
     "omniretail.customers",
+    "omniretail.pricing",
+    "omniretail.loyalty",
     "omniretail.inventory",
     "omniretail.orders",
     "omniretail.fulfilment",
