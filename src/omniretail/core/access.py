@@ -40,6 +40,18 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "orders.return": frozenset({CASHIER, STORE_MANAGER, ADMIN}),
     "books.read": frozenset({ACCOUNTANT, ADMIN, STORE_MANAGER}),
     "org.write": frozenset({ADMIN}),
+    "books.export": frozenset({ACCOUNTANT, ADMIN}),
+    "pricing.read": frozenset({CASHIER, STORE_MANAGER, ACCOUNTANT, ADMIN}),
+    "pricing.write": frozenset({ADMIN}),
+    "loyalty.read": frozenset({CASHIER, STORE_MANAGER, ACCOUNTANT, ADMIN}),
+    "loyalty.redeem": frozenset({CASHIER, STORE_MANAGER, ADMIN}),
+    "loyalty.issue": frozenset({CASHIER, STORE_MANAGER, ADMIN}),
+    "loyalty.adjust": frozenset({STORE_MANAGER, ADMIN}),
+    "payments.take": frozenset({CASHIER, STORE_MANAGER, ADMIN}),
+    "payments.refund": frozenset({CASHIER, STORE_MANAGER, ADMIN}),
+    "payments.refund_approve": frozenset({STORE_MANAGER, ADMIN}),
+    "drawer.operate": frozenset({CASHIER, STORE_MANAGER, ADMIN}),
+    "drawer.read": frozenset({CASHIER, STORE_MANAGER, ACCOUNTANT, ADMIN}),
 }
 
 # API key scopes that grant a permission to a channel or terminal key.
@@ -57,6 +69,14 @@ SCOPES: dict[str, str] = {
     "orders.intake": "orders:write",
     "orders.fulfil": "orders:fulfil",
     "orders.return": "returns:write",
+    "pricing.read": "pricing:read",
+    "loyalty.read": "loyalty:read",
+    "loyalty.redeem": "loyalty:write",
+    "loyalty.issue": "loyalty:write",
+    "payments.take": "payments:write",
+    "payments.refund": "payments:write",
+    "drawer.operate": "drawer:write",
+    "drawer.read": "drawer:read",
 }
 TERMINAL_DEFAULT_SCOPES = [
     "sales:write",
@@ -64,6 +84,12 @@ TERMINAL_DEFAULT_SCOPES = [
     "catalog:read",
     "stock:read",
     "orders:read",
+    "pricing:read",
+    "loyalty:read",
+    "loyalty:write",
+    "payments:write",
+    "drawer:write",
+    "drawer:read",
 ]
 
 
