@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from omniretail.catalog.models import Variant
 from omniretail.catalog.selectors import variants_by_code
 from omniretail.core.access import Actor, require
 from omniretail.core.errors import PermissionDenied, ValidationFailed
@@ -18,7 +19,12 @@ from omniretail.customers.services import customer_find_or_create
 from omniretail.fulfilment.models import RoutingDecision
 from omniretail.fulfilment.services import order_route
 from omniretail.orders.models import Order
-from omniretail.orders.services import DuplicateExternalId, NewLine, NewOrder, order_create
+from omniretail.orders.services import (
+    DuplicateExternalId,
+    NewLine,
+    NewOrder,
+    order_create_with_lines,
+)
 
 ADDRESS_FIELDS = ("name", "line1", "postcode", "city", "country")
 PAYMENT_STATES = ("unpaid", "authorized", "paid")
@@ -166,6 +172,7 @@ def order_intake(*, channel: Channel, data: IntakeOrder, actor: Actor) -> Intake
                 if ln.unit_price is not None
                 else found[ln.sku or ln.barcode or ""].price,
                 tax_rate=found[ln.sku or ln.barcode or ""].product.tax_class.rate,
+                description=_description(found[ln.sku or ln.barcode or ""]),
             )
             for ln in data.lines
         ],
@@ -182,9 +189,17 @@ def order_intake(*, channel: Channel, data: IntakeOrder, actor: Actor) -> Intake
         payment_status=data.payment_status,
     )
     try:
-        order = order_create(new=new, actor=actor)
+        order, lines = order_create_with_lines(new=new, actor=actor)
     except DuplicateExternalId as dup:  # a concurrent resend won the race
         return IntakeResult(dup.order, created=False, routing=None)
-    routing = order_route(order=order, actor=actor)
-    order.refresh_from_db()
+    routing = order_route(
+        order=order,
+        actor=actor,
+        new_lines=lines,
+        sku_codes={v.pk: v.sku for v in found.values()},
+    )
     return IntakeResult(order, created=True, routing=routing)
+
+
+def _description(variant: Variant) -> str:
+    return f"{variant.product.name} {variant.name}"

@@ -19,6 +19,7 @@ from omniretail.inventory.models import ChannelLocation, Location, Reservation, 
 from omniretail.inventory.selectors import kit_components, store_location
 from omniretail.inventory.services import (
     InsufficientStock,
+    ReserveHints,
     ReserveLine,
     stock_reserve_demands,
     stock_wait,
@@ -36,18 +37,23 @@ class Requirement:
     quantity: int
 
 
-def _requirements(order: Order) -> list[Requirement]:
+def _requirements(
+    order: Order, new_lines: list[OrderLine] | None = None
+) -> tuple[list[Requirement], dict[int, dict[int, int]]]:
     """What is still to be held per line (kits as their components), minus
-    what the line already holds."""
-    lines = [line for line in order.lines.all() if line.quantity_open > 0]
+    what the line already holds; and the kits among the lines' SKUs. Lines
+    the caller has just created hold nothing yet and are not read again."""
+    source = new_lines if new_lines is not None else order.lines.all()
+    lines = [line for line in source if line.quantity_open > 0]
     kits = kit_components([line.sku_id for line in lines])
     held: dict[tuple[int, int], int] = defaultdict(int)
-    for demand_id, sku_id, qty in Reservation.objects.filter(
-        demand_type=LINE_DEMAND,
-        demand_id__in=[str(line.pk) for line in lines],
-        status__in=HELD,
-    ).values_list("demand_id", "sku_id", "quantity"):
-        held[(int(demand_id), sku_id)] += qty
+    if new_lines is None:
+        for demand_id, sku_id, qty in Reservation.objects.filter(
+            demand_type=LINE_DEMAND,
+            demand_id__in=[str(line.pk) for line in lines],
+            status__in=HELD,
+        ).values_list("demand_id", "sku_id", "quantity"):
+            held[(int(demand_id), sku_id)] += qty
     result = []
     for line in lines:
         parts = kits.get(line.sku_id) or {line.sku_id: 1}
@@ -55,10 +61,19 @@ def _requirements(order: Order) -> list[Requirement]:
             missing = line.quantity_open * per_unit - held[(line.pk, sku_id)]
             if missing > 0:
                 result.append(Requirement(line.pk, sku_id, missing))
-    return result
+    return result, kits
 
 
-def _candidates(order: Order, sku_ids: list[int], pickup: Location | None) -> list[Candidate]:
+@dataclass(frozen=True)
+class _Places:
+    candidates: list[Candidate]
+    hints: ReserveHints
+    codes: dict[int, str]
+
+
+def _candidates(
+    order: Order, sku_ids: list[int], pickup: Location | None, kits: dict[int, dict[int, int]]
+) -> _Places:
     links = {
         link.location_id: link
         for link in ChannelLocation.objects.select_related("location").filter(
@@ -75,7 +90,7 @@ def _candidates(order: Order, sku_ids: list[int], pickup: Location | None) -> li
         free[lv.location_id][lv.sku_id] = available(
             lv.on_hand, lv.reserved, link.safety_buffer if link else 0
         )
-    return [
+    candidates = [
         Candidate(
             location_id=loc_id,
             code=place.code,
@@ -85,9 +100,15 @@ def _candidates(order: Order, sku_ids: list[int], pickup: Location | None) -> li
         )
         for loc_id, place in places.items()
     ]
+    hints = ReserveHints(
+        location_stores={loc_id: place.store_id for loc_id, place in places.items()},
+        kits=kits,
+        buffers={loc_id: link.safety_buffer for loc_id, link in links.items()},
+    )
+    return _Places(candidates, hints, {loc_id: p.code for loc_id, p in places.items()})
 
 
-def _hold(order: Order, plan: Plan, requirements: list[Requirement]) -> None:
+def _hold(order: Order, plan: Plan, requirements: list[Requirement], hints: ReserveHints) -> None:
     """Turn the plan's (location, sku, qty) into holds per order line."""
     pool: dict[int, list[list[int]]] = defaultdict(list)  # sku -> [[location, qty left]]
     for location_id, sku_id, qty in plan.assignments:
@@ -107,6 +128,8 @@ def _hold(order: Order, plan: Plan, requirements: list[Requirement]) -> None:
             demand_type=LINE_DEMAND,
             channel_id=order.channel_id,
             actor=SYSTEM,
+            hints=hints,
+            savepoint=False,  # order_route's retry savepoint covers it
         )
 
 
@@ -158,15 +181,26 @@ def _wait(order: Order, plan: Plan, requirements: list[Requirement], at: int) ->
 
 @transaction.atomic
 def order_route(
-    *, order: Order, actor: Actor, rules: tuple[Rule, ...] = DEFAULT_RULES, attempts: int = 3
+    *,
+    order: Order,
+    actor: Actor,
+    rules: tuple[Rule, ...] = DEFAULT_RULES,
+    attempts: int = 3,
+    new_lines: list[OrderLine] | None = None,
+    sku_codes: dict[int, str] | None = None,
 ) -> RoutingDecision | None:
     """Choose the location(s) for what the order still needs, hold the stock
     there (backordering what its products allow), and record the decision.
     A confirmed order whose stock is all held becomes allocated. Returns None
     when nothing is left to route. Refused (409, every short SKU named) when a
-    product that is not sold on backorder is short."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
-    requirements = _requirements(order)
+    product that is not sold on backorder is short.
+
+    `new_lines` (with `sku_codes`, SKU id -> code) is for the caller that has
+    just created the order in this transaction: its row is already the
+    caller's, nothing is held yet, and neither is read again."""
+    if new_lines is None:
+        order = Order.objects.select_for_update().get(pk=order.pk)
+    requirements, kits = _requirements(order, new_lines)
     if not requirements:
         return None
     need: dict[int, int] = defaultdict(int)
@@ -182,16 +216,18 @@ def order_route(
             )
     last: InsufficientStock | None = None
     for _ in range(max(attempts, 1)):
-        candidates = _candidates(order, sorted(need), pickup)
+        places = _candidates(order, sorted(need), pickup, kits)
         plan = route(
-            Need(dict(need), pickup.pk if pickup else None, allow_split=True), candidates, rules
+            Need(dict(need), pickup.pk if pickup else None, allow_split=True),
+            places.candidates,
+            rules,
         )
         try:
             with transaction.atomic():
-                _hold(order, plan, requirements)
-                fallback = pickup.pk if pickup else _first_location(candidates)
+                _hold(order, plan, requirements, places.hints)
+                fallback = pickup.pk if pickup else _first_location(places.candidates)
                 backordered = _wait(order, plan, requirements, fallback)
-                return _record(order, plan, backordered, actor)
+                return _record(order, plan, backordered, actor, places.codes, sku_codes)
         except InsufficientStock as exc:
             last = exc
             if exc.extra.get("final"):
@@ -209,12 +245,19 @@ def _first_location(candidates: list[Candidate]) -> int:
     return min(candidates, key=lambda c: (c.priority, c.location_id)).location_id
 
 
-def _record(order: Order, plan: Plan, backordered: list[dict], actor: Actor) -> RoutingDecision:
-    codes = dict(Location.objects.filter(pk__in=plan.locations).values_list("pk", "code"))
-    skus = dict(
-        Variant.objects.filter(pk__in={sku for _, sku, _ in plan.assignments}).values_list(
-            "pk", "sku"
-        )
+def _record(
+    order: Order,
+    plan: Plan,
+    backordered: list[dict],
+    actor: Actor,
+    codes: dict[int, str],
+    sku_codes: dict[int, str] | None,
+) -> RoutingDecision:
+    assigned = {sku for _, sku, _ in plan.assignments}
+    skus = (
+        sku_codes
+        if sku_codes is not None and assigned <= sku_codes.keys()
+        else dict(Variant.objects.filter(pk__in=assigned).values_list("pk", "sku"))
     )
     decision = RoutingDecision.objects.create(
         order=order,
@@ -237,7 +280,8 @@ def _record(order: Order, plan: Plan, backordered: list[dict], actor: Actor) -> 
         data={"rule": plan.rule, "decision": decision.pk},
     )
     if order.status == Order.Status.CONFIRMED and not backordered:
-        order_allocate(order=order, actor=actor, reason=f"stock held ({plan.rule})")
+        # The row is already locked by this transaction (routing locked or created it).
+        order_allocate(order=order, actor=actor, reason=f"stock held ({plan.rule})", locked=True)
     return decision
 
 
@@ -257,5 +301,5 @@ def on_backorders_filled(event: OutboxEvent) -> None:
                 demand_id__in=[str(pk) for pk in order.lines.values_list("pk", flat=True)],
                 status=Reservation.Status.BACKORDERED,
             ).exists()
-            if not waiting and not _requirements(order):
+            if not waiting and not _requirements(order)[0]:
                 order_allocate(order=order, actor=SYSTEM, reason="backordered stock arrived")

@@ -113,6 +113,7 @@ class NewLine:
     quantity: int
     unit_price: Decimal
     tax_rate: Decimal
+    description: str = ""  # the product and variant name; read from the catalog when empty
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,12 @@ def order_create(*, new: NewOrder, actor: Actor) -> Order:
     quantities above 0). Born pending payment, or confirmed when the channel
     says it is paid or authorised. Raises DuplicateExternalId on a resend.
     Runs in the caller's transaction."""
+    return order_create_with_lines(new=new, actor=actor)[0]
+
+
+def order_create_with_lines(*, new: NewOrder, actor: Actor) -> tuple[Order, list[OrderLine]]:
+    """`order_create`, also returning the lines it created (for a caller that
+    goes on in the same transaction, e.g. to route the order)."""
     priced, totals = lines_price(
         [LineInput(ln.sku_id, ln.quantity, ln.unit_price, ln.tax_rate) for ln in new.lines],
         currency=new.currency,
@@ -180,12 +187,14 @@ def order_create(*, new: NewOrder, actor: Actor) -> Order:
         if existing is None:
             raise
         raise DuplicateExternalId(existing)
-    descriptions = dict(
-        Variant.objects.filter(pk__in=[ln.sku_id for ln in new.lines])
-        .annotate(label=Concat("product__name", Value(" "), "name"))
-        .values_list("pk", "label")
-    )
-    OrderLine.objects.bulk_create(
+    descriptions = {ln.sku_id: ln.description for ln in new.lines if ln.description}
+    if len(descriptions) < len({ln.sku_id for ln in new.lines}):
+        descriptions = dict(
+            Variant.objects.filter(pk__in=[ln.sku_id for ln in new.lines])
+            .annotate(label=Concat("product__name", Value(" "), "name"))
+            .values_list("pk", "label")
+        )
+    lines = OrderLine.objects.bulk_create(
         [
             OrderLine(
                 order=order,
@@ -218,7 +227,7 @@ def order_create(*, new: NewOrder, actor: Actor) -> Order:
             currency=order.currency,
         )
     )
-    return order
+    return order, lines
 
 
 def _transition(order: Order, target: str, *, actor: Actor, reason: str = "") -> Order:
@@ -292,10 +301,16 @@ def order_confirm(*, order: Order, actor: Actor, payment_status: str = "authoriz
     return _transition(order, CONFIRMED, actor=actor, reason=f"payment {payment_status}")
 
 
-@transaction.atomic
-def order_allocate(*, order: Order, actor: Actor, reason: str = "stock held") -> Order:
-    order = _locked(order)
-    return _transition(order, ALLOCATED, actor=actor, reason=reason)
+def order_allocate(
+    *, order: Order, actor: Actor, reason: str = "stock held", locked: bool = False
+) -> Order:
+    """Stock is held for every line. `locked`: the caller already holds the
+    order's row inside its own savepoint (and passes that very instance), and
+    lets a refusal propagate; neither the row nor a savepoint is taken again."""
+    with transaction.atomic(savepoint=not locked):
+        if not locked:
+            order = _locked(order)
+        return _transition(order, ALLOCATED, actor=actor, reason=reason)
 
 
 @transaction.atomic

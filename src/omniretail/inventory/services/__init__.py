@@ -14,6 +14,7 @@ from omniretail.inventory.services.receiving import stock_receive
 from omniretail.inventory.services.reservations import (
     ChannelLine,
     InsufficientStock,
+    ReserveHints,
     ReserveLine,
     backorders_fill,
     reservations_consume,
@@ -32,6 +33,7 @@ __all__ = [
     "MoveSpec",
     "NegativeStock",
     "ReceiveLine",
+    "ReserveHints",
     "ReserveLine",
     "StockLine",
     "backorders_fill",

@@ -186,7 +186,18 @@ def stock_wait(
     )
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class ReserveHints:
+    """What a caller that has just read them already knows, so the hold does
+    not read them again: each location's store (None for a warehouse), the
+    kits among the SKUs (kit id -> {component id: quantity}) and the
+    channel's safety buffer per location."""
+
+    location_stores: dict[int, int | None]
+    kits: dict[int, dict[int, int]]
+    buffers: dict[int, int]
+
+
 def stock_reserve_demands(
     *,
     demands: dict[str, list[ReserveLine]],
@@ -194,16 +205,37 @@ def stock_reserve_demands(
     actor: Actor,
     channel_id: int | None = None,
     expires_at: dt.datetime | None = None,
+    hints: ReserveHints | None = None,
+    savepoint: bool = True,
 ) -> list[Reservation]:
     """Hold stock for several demands (e.g. every line of an order) at once:
     all or nothing, the conditional updates summed per (SKU, location) and
     run in that order, so two orders naming the same SKUs in opposite orders
-    never deadlock. Kits are held as their components."""
+    never deadlock. Kits are held as their components.
+
+    `savepoint=False` is for a caller already inside its own savepoint that
+    lets a refusal propagate: it saves the second savepoint's round trips."""
+    with transaction.atomic(savepoint=savepoint):
+        return _reserve_demands(demands, demand_type, actor, channel_id, expires_at, hints)
+
+
+def _reserve_demands(
+    demands: dict[str, list[ReserveLine]],
+    demand_type: str,
+    actor: Actor,
+    channel_id: int | None,
+    expires_at: dt.datetime | None,
+    hints: ReserveHints | None,
+) -> list[Reservation]:
     every = [line for lines in demands.values() for line in lines]
     _positive(every)
-    stores = dict(
-        Location.objects.filter(pk__in={line.location_id for line in every}).values_list(
-            "pk", "store_id"
+    stores = (
+        hints.location_stores
+        if hints is not None
+        else dict(
+            Location.objects.filter(pk__in={line.location_id for line in every}).values_list(
+                "pk", "store_id"
+            )
         )
     )
     for i, line in enumerate(every):
@@ -214,7 +246,7 @@ def stock_reserve_demands(
             )
     for store_id in sorted({stores[line.location_id] for line in every}, key=lambda s: s or 0):
         require_in(actor, "stock.reserve", store_id=store_id)
-    kits = kit_components([line.sku_id for line in every])
+    kits = hints.kits if hints is not None else kit_components([line.sku_id for line in every])
     per_demand: dict[str, dict[tuple[int, int], int]] = {}
     totals: dict[tuple[int, int], int] = defaultdict(int)
     for demand_id, lines in demands.items():
@@ -224,7 +256,8 @@ def stock_reserve_demands(
                 mine[(sku_id, line.location_id)] += qty
                 totals[(sku_id, line.location_id)] += qty
         per_demand[demand_id] = mine
-    short = _hold(totals, _buffers(channel_id, {loc for _, loc in totals}))
+    buffers = hints.buffers if hints is not None else _buffers(channel_id, set(stores))
+    short = _hold(totals, buffers)
     if short:
         raise _insufficient(short, totals)
     reservations = Reservation.objects.bulk_create(
@@ -574,6 +607,7 @@ __all__ = [
     "BACKORDER",
     "ChannelLine",
     "InsufficientStock",
+    "ReserveHints",
     "ReserveLine",
     "backorders_fill",
     "channel_sources",
