@@ -19,6 +19,11 @@ from omniretail.fulfilment.api import router as fulfilment_router
 from omniretail.inventory.api import router as inventory_router
 from omniretail.inventory.api_purchasing import router as purchasing_router
 from omniretail.inventory.api_transfers import router as transfers_router
+from omniretail.loyalty.api import customers_router as loyalty_customers_router
+from omniretail.loyalty.api import giftcards_router
+from omniretail.payments.api import drawer_router as pos_drawer_router
+from omniretail.payments.api import router as payments_router
+from omniretail.pricing.api import router as pricing_router
 
 api = NinjaAPI(
     title="OmniRetail API",
@@ -84,3 +89,8 @@ api.add_router("/pos", pos_router)
 api.add_router("/orders", orders_router)
 api.add_router("/returns", returns_router)
 api.add_router("/fulfilment", fulfilment_router)
+api.add_router("/giftcards", giftcards_router)
+api.add_router("/customers", loyalty_customers_router)
+api.add_router("/pos/drawer", pos_drawer_router)
+api.add_router("/payments", payments_router)
+api.add_router("/pricing", pricing_router)

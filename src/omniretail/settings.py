@@ -202,3 +202,17 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "orders@omniretail.exa
 # --- OmniRetail ----------------------------------------------------------------
 OMNI_PICKUP_KEEP_DAYS = int(os.environ.get("OMNI_PICKUP_KEEP_DAYS", "7"))
 OMNI_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OMNI_OUTBOX_MAX_ATTEMPTS", "10"))
+
+# --- Payments: card gateways and refunds (secrets only from the environment) ----
+# OMNI_GATEWAY picks the card gateway: "test" (built in, no network) or "stripe".
+OMNI_GATEWAY = os.environ.get("OMNI_GATEWAY", "test")
+STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "")
+# Webhooks are refused while their secret is unset (fail closed).
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+OMNI_TEST_GATEWAY_WEBHOOK_SECRET = os.environ.get("OMNI_TEST_GATEWAY_WEBHOOK_SECRET", "")
+# A cashier refunds up to this much per order without a manager's approval.
+OMNI_CASHIER_REFUND_LIMIT = os.environ.get("OMNI_CASHIER_REFUND_LIMIT", "50.00")
+if OMNI_GATEWAY == "stripe" and PRODUCTION and not (STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "OMNI_GATEWAY=stripe needs STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET in the environment."
+    )

@@ -9,6 +9,17 @@ PERIODIC jobs run in `omni worker` every sweep interval; each is idempotent.
 
 from collections.abc import Callable
 
+from omniretail.accounting.books_loyalty import (
+    on_giftcard_issued,
+    on_giftcard_voided,
+    on_giftcards_expired,
+    on_points_adjusted,
+    on_points_earned,
+    on_points_expired,
+    on_points_reversed,
+    on_store_credit_issued,
+)
+from omniretail.accounting.books_payments import on_drawer_closed, on_drawer_paid
 from omniretail.accounting.services import on_sale_completed, on_stock_adjusted
 from omniretail.channels.notifications import (
     on_order_placed,
@@ -21,10 +32,24 @@ from omniretail.core.events import outbox_sweep
 from omniretail.fulfilment.services import on_backorders_filled
 from omniretail.fulfilment.shipping import pickups_expire
 from omniretail.inventory.services import reservations_expire
+from omniretail.loyalty.services import giftcards_expire, points_expire
+from omniretail.payments.gateways.test import gateway_test_sweep
 
 IN_TRANSACTION = {
     "sale.completed": [on_sale_completed],
     "stock.adjusted": [on_stock_adjusted],
+    # Loyalty liabilities outside a sale (the tender side is booked by the sale/refund).
+    "loyalty.points_earned": [on_points_earned],
+    "loyalty.points_reversed": [on_points_reversed],
+    "loyalty.points_expired": [on_points_expired],
+    "loyalty.points_adjusted": [on_points_adjusted],
+    "loyalty.giftcard_issued": [on_giftcard_issued],
+    "loyalty.giftcard_voided": [on_giftcard_voided],
+    "loyalty.giftcards_expired": [on_giftcards_expired],
+    "loyalty.store_credit_issued": [on_store_credit_issued],
+    # Cash drawers: paid in / paid out and over/short at closing.
+    "drawer.paid": [on_drawer_paid],
+    "drawer.closed": [on_drawer_closed],
 }
 
 # Customer e-mails: each handler dedupes by event (or order) id.
@@ -42,4 +67,7 @@ PERIODIC: list[tuple[str, Callable[[], int]]] = [
     ("outbox events delivered", outbox_sweep),
     ("expired reservations released", reservations_expire),
     ("pick-ups expired (not collected)", pickups_expire),
+    ("loyalty point lots expired", points_expire),
+    ("gift cards expired", giftcards_expire),
+    ("test gateway webhooks redelivered", gateway_test_sweep),
 ]
