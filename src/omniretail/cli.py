@@ -4,12 +4,14 @@ omni serve      web app + background worker together
 omni demo       load the demo retailer (idempotent)
 omni worker     run background tasks and the periodic jobs (outbox sweep, expiry)
 omni verify     check the promises of ARCHITECTURE.md; non-zero on a violation
+omni export-journal --format csv|iif --from YYYY-MM-DD --to YYYY-MM-DD [--output FILE]
 omni createsuperuser, omni migrate, omni manage <django command> ...
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -168,6 +170,64 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     proc.kill()
 
 
+def _iso_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        # argparse puts "argument --from:" in front of the message
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date; write it as YYYY-MM-DD (e.g. 2025-03-31)"
+        ) from None
+
+
+def cmd_export_journal(args: argparse.Namespace) -> int:
+    _django_setup()
+    from omniretail.accounting.export import EXPORT_FORMATS, IIF_ENCODING, journal_export_audit
+    from omniretail.core.access import SYSTEM
+    from omniretail.core.errors import DomainError
+    from omniretail.core.models import Store
+
+    store_id = None
+    if args.store:
+        store_id = Store.objects.filter(code=args.store).values_list("pk", flat=True).first()
+        if store_id is None:
+            print(
+                f"omni export-journal: --store: no store with code {args.store!r}; "
+                "use a code from the admin's store list.",
+                file=sys.stderr,
+            )
+            return 2
+    try:
+        lines = EXPORT_FORMATS[args.format](
+            actor=SYSTEM, date_from=args.date_from, date_to=args.date_to, store_id=store_id
+        )
+    except DomainError as exc:
+        flag = f"--{exc.field}: " if exc.field in ("from", "to", "store") else ""
+        print(f"omni export-journal: {flag}{exc.message}", file=sys.stderr)
+        return 2
+    journal_export_audit(
+        actor=SYSTEM,
+        fmt=args.format,
+        date_from=args.date_from,
+        date_to=args.date_to,
+        store_id=store_id,
+    )
+    encoding = IIF_ENCODING if args.format == "iif" else "utf-8"
+    count = 0
+    if args.output:
+        with open(args.output, "w", encoding=encoding, errors="replace", newline="") as out:
+            for line in lines:
+                out.write(line)
+                count += 1
+        print(f"omni export-journal: {count} line(s) written to {args.output}", file=sys.stderr)
+    else:
+        stream = sys.stdout.buffer
+        for line in lines:
+            stream.write(line.encode(encoding, errors="replace"))
+        stream.flush()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="omni", description="OmniRetail: one system of record for stores and online sales."
@@ -213,6 +273,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check stock conservation, fiscal chains, balanced books")
     p.add_argument("--quiet", action="store_true", help="print only violations")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "export-journal",
+        help="export the journal for the accountant: generic CSV or QuickBooks IIF",
+    )
+    p.add_argument("--format", choices=["csv", "iif"], default="csv", help="default: csv")
+    p.add_argument(
+        "--from",
+        dest="date_from",
+        required=True,
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="first booking day (included)",
+    )
+    p.add_argument(
+        "--to",
+        dest="date_to",
+        required=True,
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="last booking day (included)",
+    )
+    p.add_argument("--store", default="", help="one store's entries only (store code)")
+    p.add_argument("--output", default="", metavar="FILE", help="default: standard output")
+    p.set_defaults(func=cmd_export_journal)
 
     for name, help_text in (
         ("createsuperuser", "create an administrator (Django's createsuperuser)"),

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("backoffice/inventory/", include("omniretail.inventory.urls")),
     path("backoffice/orders/", include("omniretail.channels.urls")),
+    path("backoffice/books/", include("omniretail.accounting.urls")),
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("api/docs/", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
