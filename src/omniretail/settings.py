@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "omniretail.payments",
     "omniretail.accounting",
     "omniretail.channels",
+    "omniretail.channels.shop",
 ]
 
 MIDDLEWARE = [
