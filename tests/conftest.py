@@ -19,6 +19,7 @@ from omniretail.core.models import Channel, Company, Store, Terminal
 from omniretail.core.services import channel_create, store_create, terminal_create
 from omniretail.inventory.models import Location
 from omniretail.inventory.services import ReceiveLine, stock_receive
+from omniretail.payments.drawers import drawer_open
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop + live_server
 
@@ -48,7 +49,9 @@ def ean(seed: str, i: int) -> str:
     return barcode_with_check_digit(f"20{zlib.crc32(seed.encode()) % 10**6:06d}{i:04d}")
 
 
-def build_shop(suffix: str = "") -> Shop:
+def build_shop(suffix: str = "", *, open_drawer: bool = True) -> Shop:
+    """A store with a till (its cash drawer open with a 100.00 float unless
+    `open_drawer` is False), a warehouse and a shop floor, and a few products."""
     company, _ = Company.objects.get_or_create(
         code="acme", defaults={"name": "Acme Home & Apparel", "currency": "EUR"}
     )
@@ -92,6 +95,8 @@ def build_shop(suffix: str = "") -> Shop:
         variants=[VariantSpec(f"CAN-FIG{suffix}", "Fig", Decimal("18.00"), ean(suffix, 4))],
     )
     variants = {v.sku: v for v in Variant.objects.filter(product__in=[shirt, mug_p, candle_p])}
+    if open_drawer:
+        drawer_open(terminal=terminal, float_amount=Decimal("100.00"), actor=SYSTEM)
     return Shop(
         company=company,
         store=store,

@@ -53,6 +53,8 @@ from omniretail.demo_stock import (
 )
 from omniretail.inventory.models import ChannelLocation, Location, StockMove
 from omniretail.inventory.services import ReceiveLine, stock_receive, stock_relocate
+from omniretail.payments.drawers import drawer_open
+from omniretail.payments.models import DrawerSession
 
 # --- The retailer -------------------------------------------------------------
 
@@ -679,6 +681,16 @@ def users_ensure(stores: dict[str, Store], tally: Tally) -> None:
             tally.add("staff memberships", created=1)
 
 
+def drawers_ensure(terminals: dict[str, Terminal], tally: Tally) -> None:
+    """Each till's cash drawer open with a 150.00 float, as at opening time."""
+    for terminal in terminals.values():
+        if DrawerSession.objects.filter(terminal=terminal, status="open").exists():
+            tally.add("open cash drawers", existing=1)
+            continue
+        drawer_open(terminal=terminal, float_amount=Decimal("150.00"), actor=SYSTEM)
+        tally.add("open cash drawers", created=1)
+
+
 def sales_ensure(
     plan: list[ProductPlan],
     sku_ids: dict[str, int],
@@ -756,6 +768,7 @@ def demo_load(*, products: int = 200, seed: int = 7) -> list[str]:
         reorder_rules_ensure(suppliers, locations[WAREHOUSE_CODE], costs, tally)
         kit_ensure(tax_classes, tally)
         stock_policies_ensure(timezone.localdate, tally)
+        drawers_ensure(terminals, tally)
         sales = sales_ensure(plan, sku_ids, terminals, customers, seed, tally)
     elapsed = time.perf_counter() - started
     return _report(tally, tokens, sales, seed=seed, products=len(plan), elapsed=elapsed)

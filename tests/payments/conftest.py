@@ -12,7 +12,7 @@ from omniretail.core.access import SYSTEM, Actor, actor_for_user
 from omniretail.core.models import StaffMembership
 from omniretail.orders.models import Order
 from omniretail.payments.gateways.stripe import StripeGateway
-from tests.conftest import Shop, stock_up
+from tests.conftest import Shop, build_shop, stock_up
 
 TEST_SECRET = "whsec_test_" + "k" * 32  # test-only value, set through settings
 STRIPE_SECRET = "whsec_stripe_" + "s" * 32
@@ -33,6 +33,12 @@ def staff(django_user_model, shop: Shop, name: str, role: str) -> Actor:
     user = django_user_model.objects.create_user(username=name, is_staff=True)
     StaffMembership.objects.create(user=user, role=role, store=shop.store)
     return actor_for_user(user)
+
+
+@pytest.fixture
+def shop(db) -> Shop:
+    """The shop with its drawer closed: these tests open it themselves."""
+    return build_shop(open_drawer=False)
 
 
 @pytest.fixture

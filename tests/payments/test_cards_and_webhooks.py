@@ -11,7 +11,7 @@ import pytest
 
 from omniretail.core.errors import Conflict, PermissionDenied, ValidationFailed
 from omniretail.core.models import AuditLog, OutboxEvent
-from omniretail.payments.drawers import drawer_open
+from omniretail.payments.drawers import drawer_close, drawer_open
 from omniretail.payments.gateways.test import TestGateway
 from omniretail.payments.models import Payment, Refund, WebhookEvent
 from omniretail.payments.services import (
@@ -129,8 +129,10 @@ def test_cashier_refund_limit_needs_a_managers_approval(shop, cashier, manager):
 
 
 def test_cash_refund_comes_out_of_an_open_drawer(stocked, cashier):
+    first = drawer_open(terminal=stocked.terminal, float_amount=Decimal("100"), actor=cashier)
     sale = cash_sale(stocked, [(stocked.mug, 1)], "12.50")
     payment = sale.order.payments.get()
+    drawer_close(session=first, counted={"100": 1, "10": 1, "2": 1, "0.50": 1}, actor=cashier)
     with pytest.raises(ValidationFailed) as err:
         payment_refund(payment=payment, amount=Decimal("12.50"), reason="chipped", actor=cashier)
     assert err.value.field == "terminal"

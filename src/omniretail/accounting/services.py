@@ -11,13 +11,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from omniretail.accounting.domain import (
+    ACCOUNTS_RECEIVABLE,
+    CARD_CLEARING,
     CASH,
     CASH_ROUNDING,
+    CHECKS_TO_DEPOSIT,
     COST_OF_GOODS_SOLD,
     DEFAULT_CHART,
+    GIFT_CARD_LIABILITY,
     INVENTORY,
     INVENTORY_SHRINKAGE,
+    LOYALTY_LIABILITY,
     SALES,
+    STORE_CREDIT_LIABILITY,
     VAT_PAYABLE,
     Posting,
     postings_balanced,
@@ -101,6 +107,15 @@ def receipt_issue(*, order: Order, terminal: Terminal, payments: list[Payment]) 
             "net": _money(line.net),
             "tax": _money(line.tax),
             "gross": _money(line.gross),
+            **(
+                {
+                    "list_price": _money(line.list_price or line.unit_price),
+                    "discount": _money(line.discount),
+                    "discounts": [d.get("reason", "") for d in line.discounts],
+                }
+                if line.discount
+                else {}
+            ),
         }
         for line in order_lines
     ]
@@ -120,6 +135,7 @@ def receipt_issue(*, order: Order, terminal: Terminal, payments: list[Payment]) 
             "tendered": _money(p.tendered),
             "change": _money(p.change),
             "rounding": _money(p.rounding),
+            **({"card": f"{p.card_brand} …{p.card_last4}".strip()} if p.card_last4 else {}),
         }
         for p in payments
     ]
@@ -160,14 +176,34 @@ def order_cost_of_goods(*, order_id: int) -> Decimal:
     return total.quantize(Decimal("0.01"))
 
 
+# Where each tender's money is when a sale is paid with it.
+TENDER_ACCOUNTS: dict[str, str] = {
+    "cash": CASH,
+    "card": CARD_CLEARING,
+    "gift_card": GIFT_CARD_LIABILITY,
+    "store_credit": STORE_CREDIT_LIABILITY,
+    "loyalty": LOYALTY_LIABILITY,
+    "check": CHECKS_TO_DEPOSIT,
+    "on_account": ACCOUNTS_RECEIVABLE,
+}
+
+
+def tender_account(tender: str) -> str:
+    account = TENDER_ACCOUNTS.get(tender)
+    if account is None:
+        raise ValidationFailed(f"no account for tender {tender!r}", code="unknown_tender")
+    return account
+
+
 def sale_book(*, order: Order, payments: list[Payment], reference: str) -> JournalEntry:
-    """Dr cash received; Cr sales (net, by channel) and VAT; cash rounding apart."""
+    """Dr each tender's account (cash, card clearing, the gift card, store
+    credit or points liability it used up, checks, receivables); Cr sales
+    (net, by channel) and VAT; cash rounding apart."""
     postings: list[Posting] = []
     for p in payments:
-        if p.tender == "cash":
-            postings.append(Posting(CASH, debit=p.amount + p.rounding))
-            if p.rounding:
-                postings.append(Posting(CASH_ROUNDING, credit=p.rounding))
+        postings.append(Posting(tender_account(p.tender), debit=p.amount + p.rounding))
+        if p.rounding:
+            postings.append(Posting(CASH_ROUNDING, credit=p.rounding))
     postings.append(Posting(SALES, credit=order.total_net))
     postings.append(Posting(VAT_PAYABLE, credit=order.total_tax))
     cost = order_cost_of_goods(order_id=order.pk)

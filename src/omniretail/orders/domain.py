@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from omniretail.core.money import Money, tax_from_gross, tax_on_net
+from omniretail.pricing.engine_types import PricingResult
 
 PENDING_PAYMENT = "pending_payment"
 CONFIRMED = "confirmed"
@@ -52,6 +54,21 @@ class PricedLine:
     net: Money
     tax: Money
     gross: Money
+    list_price: Money | None = None  # the regular unit price, when the engine priced it
+    discount: Money | None = None  # taken off the line (in its tax mode)
+    discounts: tuple[dict[str, Any], ...] = ()  # each discount: amount, reason, promotion, code
+
+
+@dataclass(frozen=True)
+class PricingNote:
+    """What the pricing engine applied to a whole order, kept on the order."""
+
+    discount_total: Decimal = Decimal(0)
+    promotions: tuple[dict[str, Any], ...] = ()
+    coupon_codes: tuple[str, ...] = ()
+    campaign_code: str = ""
+    source_code: str = ""
+    attribution_via: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,3 +108,62 @@ def lines_price(
         tax_summary=summary,
     )
     return priced, totals
+
+
+def priced_from_engine(result: PricingResult) -> tuple[list[PricedLine], Totals, PricingNote]:
+    """The pricing engine's result as an order's lines and totals: every
+    channel prices with the one engine and books what it said."""
+    currency = result.currency
+    priced = [
+        PricedLine(
+            sku_id=line.variant_id,
+            quantity=line.quantity,
+            unit_price=Money(line.unit_price, currency),
+            tax_rate=line.tax_rate,
+            net=Money(line.net, currency),
+            tax=Money(line.tax, currency),
+            gross=Money(line.gross, currency),
+            list_price=Money(line.list_price, currency),
+            discount=Money(line.discount_total, currency),
+            discounts=tuple(
+                {
+                    "amount": format(d.amount, "f"),
+                    "reason": d.reason,
+                    "promotion_id": d.promotion_id,
+                    "code": d.code,
+                }
+                for d in line.discounts
+            ),
+        )
+        for line in result.lines
+    ]
+    summary = {
+        format(row.rate.normalize(), "f"): (Money(row.base, currency), Money(row.tax, currency))
+        for row in result.tax_summary
+    }
+    totals = Totals(
+        net=Money(result.totals.net, currency),
+        tax=Money(result.totals.tax, currency),
+        gross=Money(result.totals.gross, currency),
+        tax_summary=summary,
+    )
+    campaign = result.campaign
+    note = PricingNote(
+        discount_total=result.totals.discount_total,
+        promotions=tuple(
+            {
+                "promotion_id": a.promotion_id,
+                "code": a.code,
+                "name": a.name,
+                "amount": format(a.amount, "f"),
+                "coupon_code": a.coupon_code,
+                "campaign": a.campaign,
+            }
+            for a in result.applied
+        ),
+        coupon_codes=tuple(result.coupons_applied),
+        campaign_code=campaign.code if campaign else "",
+        source_code=(campaign.source_code or "") if campaign else "",
+        attribution_via=campaign.via if campaign else "",
+    )
+    return priced, totals, note

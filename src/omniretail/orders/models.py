@@ -69,6 +69,21 @@ class Order(models.Model):
     total_gross = models.DecimalField(max_digits=14, decimal_places=2)
     placed_at = models.DateTimeField(db_index=True)
     created_by = models.CharField(max_length=200)
+    # What the pricing engine gave: the discount in the totals above, the
+    # promotions and coupons applied, and the campaign the order counts for.
+    discount_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    promotions = models.JSONField(default=list, blank=True)
+    coupon_codes = models.JSONField(default=list, blank=True)
+    campaign_code = models.CharField(max_length=64, blank=True, db_index=True)
+    source_code = models.CharField(max_length=64, blank=True)
+    attribution_via = models.CharField(max_length=16, blank=True)
+    # Things a store manager must look at (a till sale synced after being
+    # made offline, stock that went below zero, ...); empty when all is well.
+    review_flags = models.JSONField(default=list, blank=True)
+    sold_offline_at = models.DateTimeField(null=True, blank=True)
+    # A till sale made offline: the number and hash the device gave it.
+    device_receipt = models.JSONField(default=dict, blank=True)
+    cashier_label = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-placed_at", "-id"]
@@ -93,6 +108,13 @@ class OrderLine(models.Model):
     net = models.DecimalField(max_digits=14, decimal_places=2)
     tax = models.DecimalField(max_digits=14, decimal_places=2)
     gross = models.DecimalField(max_digits=14, decimal_places=2)
+    list_price = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="The regular unit price"
+    )
+    discount = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, help_text="Taken off this line (in its gross)"
+    )
+    discounts = models.JSONField(default=list, blank=True, help_text="Each discount and why")
     quantity_fulfilled = models.PositiveIntegerField(default=0)
     quantity_cancelled = models.PositiveIntegerField(default=0)
     quantity_returned = models.PositiveIntegerField(default=0)

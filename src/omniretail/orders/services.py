@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Value
@@ -28,12 +30,15 @@ from omniretail.orders.domain import (
     PENDING_PAYMENT,
     LineInput,
     PricedLine,
+    PricingNote,
     Totals,
     lines_price,
+    priced_from_engine,
     transition_allowed,
 )
 from omniretail.orders.events import OrderPlaced, OrderStatusChanged, RefundRequested
 from omniretail.orders.models import Order, OrderActivity, OrderLine
+from omniretail.pricing.engine_types import PricingResult
 
 # Reservations made for an order line point at it by this demand type.
 LINE_DEMAND = "order_line"
@@ -57,6 +62,10 @@ def order_record_carry_out(
     variants: dict[int, Variant],
     totals: Totals,
     actor: Actor,
+    pricing: PricingNote | None = None,
+    review_flags: list[str] | None = None,
+    sold_offline_at: dt.datetime | None = None,
+    cashier_label: str = "",
 ) -> Order:
     """Record a sale whose goods leave with the customer at once (a POS sale):
     the order is born completed. Raises DuplicateExternalId when the channel
@@ -75,8 +84,12 @@ def order_record_carry_out(
                 total_net=totals.net.amount,
                 total_tax=totals.tax.amount,
                 total_gross=totals.gross.amount,
-                placed_at=timezone.now(),
+                placed_at=sold_offline_at or timezone.now(),
                 created_by=actor.label,
+                review_flags=review_flags or [],
+                sold_offline_at=sold_offline_at,
+                cashier_label=cashier_label,
+                **_pricing_fields(pricing),
             )
     except IntegrityError:
         existing = Order.objects.filter(channel=channel, external_id=external_id).first()
@@ -97,11 +110,33 @@ def order_record_carry_out(
                 tax=line.tax.amount,
                 gross=line.gross.amount,
                 quantity_fulfilled=line.quantity,  # carried out: handed over at once
+                **_line_pricing_fields(line),
             )
             for i, line in enumerate(lines, start=1)
         ]
     )
     return order
+
+
+def _pricing_fields(note: PricingNote | None) -> dict[str, Any]:
+    if note is None:
+        return {}
+    return {
+        "discount_total": note.discount_total,
+        "promotions": list(note.promotions),
+        "coupon_codes": list(note.coupon_codes),
+        "campaign_code": note.campaign_code,
+        "source_code": note.source_code,
+        "attribution_via": note.attribution_via,
+    }
+
+
+def _line_pricing_fields(line: PricedLine) -> dict[str, Any]:
+    return {
+        "list_price": line.list_price.amount if line.list_price is not None else None,
+        "discount": line.discount.amount if line.discount is not None else Decimal(0),
+        "discounts": list(line.discounts),
+    }
 
 
 # --- Orders from every channel and their lifecycle ----------------------------
@@ -131,6 +166,9 @@ class NewOrder:
     shipping_gross: Decimal = Decimal(0)
     shipping_tax_rate: Decimal = Decimal(0)
     payment_status: str = Order.Payment.UNPAID
+    # Priced by the pricing engine (web shop, phone orders): its lines, in the
+    # same order as `lines`, replace the unit prices given there.
+    pricing: PricingResult | None = None
 
 
 def order_activity(
@@ -153,11 +191,15 @@ def order_create(*, new: NewOrder, actor: Actor) -> Order:
 def order_create_with_lines(*, new: NewOrder, actor: Actor) -> tuple[Order, list[OrderLine]]:
     """`order_create`, also returning the lines it created (for a caller that
     goes on in the same transaction, e.g. to route the order)."""
-    priced, totals = lines_price(
-        [LineInput(ln.sku_id, ln.quantity, ln.unit_price, ln.tax_rate) for ln in new.lines],
-        currency=new.currency,
-        prices_include_tax=new.prices_include_tax,
-    )
+    note: PricingNote | None = None
+    if new.pricing is not None:
+        priced, totals, note = priced_from_engine(new.pricing)
+    else:
+        priced, totals = lines_price(
+            [LineInput(ln.sku_id, ln.quantity, ln.unit_price, ln.tax_rate) for ln in new.lines],
+            currency=new.currency,
+            prices_include_tax=new.prices_include_tax,
+        )
     shipping = Money(new.shipping_gross, new.currency).round("line")
     shipping_tax = tax_from_gross(shipping, new.shipping_tax_rate)
     paid = new.payment_status in (Order.Payment.AUTHORIZED, Order.Payment.PAID)
@@ -181,6 +223,7 @@ def order_create_with_lines(*, new: NewOrder, actor: Actor) -> tuple[Order, list
                 total_gross=(totals.gross + shipping).amount,
                 placed_at=timezone.now(),
                 created_by=actor.label,
+                **_pricing_fields(note),
             )
     except IntegrityError:
         existing = Order.objects.filter(channel=new.channel, external_id=new.external_id).first()
@@ -207,6 +250,7 @@ def order_create_with_lines(*, new: NewOrder, actor: Actor) -> tuple[Order, list
                 net=line.net.amount,
                 tax=line.tax.amount,
                 gross=line.gross.amount,
+                **_line_pricing_fields(line),
             )
             for i, line in enumerate(priced, start=1)
         ]

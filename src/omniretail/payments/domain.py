@@ -8,7 +8,13 @@ from decimal import Decimal
 from omniretail.core.money import Money
 
 CASH = "cash"
-ACCEPTED_TENDERS = (CASH,)
+CARD = "card"
+GIFT_CARD = "gift_card"
+STORE_CREDIT = "store_credit"
+LOYALTY = "loyalty"
+CHECK = "check"
+ON_ACCOUNT = "on_account"
+ACCEPTED_TENDERS = (CASH, CARD, GIFT_CARD, STORE_CREDIT, LOYALTY, CHECK, ON_ACCOUNT)
 
 
 @dataclass(frozen=True)

@@ -361,3 +361,28 @@ class GatewayTestEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+class CreditAccount(models.Model):
+    """A customer who may buy on account, up to a credit limit. `balance` is
+    what the customer owes; it only changes by conditional updates in the
+    same transaction as the payment or settlement that moves it."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.PROTECT, related_name="credit_account"
+    )
+    currency = models.CharField(max_length=3)
+    credit_limit = models.DecimalField(**MONEY)
+    balance = models.DecimalField(**MONEY, default=0)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(credit_limit__gte=0), name="credit_limit_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} owes {self.balance} of {self.credit_limit} {self.currency}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -7,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from omniretail.channels.pos.services import (
+    OfflineSale,
     SaleLine,
     SaleResult,
     Tender,
@@ -25,11 +27,30 @@ class SaleLineIn(Schema):
     sku: str | None = Field(None, description="SKU code; or give barcode")
     barcode: str | None = Field(None, description="What the scanner read")
     quantity: int = Field(1, description="Units sold, above 0")
+    discount_percent: Decimal = Field(Decimal(0), description="Staff discount, % of the line")
+    discount_amount: Decimal = Field(Decimal(0), description="Staff discount, amount off the line")
 
 
 class TenderIn(Schema):
-    type: str = Field(..., description="'cash'")
-    amount: Decimal = Field(..., description='Amount handed over, e.g. "50.00"')
+    type: str = Field(
+        ..., description="cash | card | gift_card | store_credit | loyalty | check | on_account"
+    )
+    amount: Decimal = Field(..., description='Amount handed over or to apply, e.g. "50.00"')
+    token: str | None = Field(None, description="card: the gateway token (never a card number)")
+    code: str | None = Field(None, description="gift_card: the card's code")
+    reference: str = Field("", description="check: the check number")
+    offline_capture: bool = Field(
+        False, description="card taken on the terminal while offline: captured later"
+    )
+    brand: str = Field("", description="card: brand, for the receipt")
+    last4: str = Field("", description="card: last four digits, for the receipt")
+
+
+class OfflineIn(Schema):
+    receipt_number: int = Field(..., description="The number the till gave the sale offline")
+    previous_hash: str
+    hash: str
+    sold_at: datetime
 
 
 class SaleIn(Schema):
@@ -40,6 +61,14 @@ class SaleIn(Schema):
     lines: list[SaleLineIn]
     tenders: list[TenderIn]
     customer_id: int | None = None
+    order_discount: Decimal = Field(Decimal(0), description="Staff discount off the whole sale")
+    discount_approved_by: int | None = Field(
+        None, description="The manager (user id) who approved a discount above the cashier's limit"
+    )
+    discount_reason: str = ""
+    coupon_codes: list[str] = Field(default_factory=list)
+    cashier_id: int | None = Field(None, description="The signed-in cashier (user id)")
+    offline: OfflineIn | None = Field(None, description="Set when the sale was made offline")
 
 
 class SaleLineOut(Schema):
@@ -50,6 +79,17 @@ class SaleLineOut(Schema):
     unit_price: str
     tax_rate: str
     gross: str
+    list_price: str | None = None
+    discount: str | None = None
+    discounts: list[str] = []
+
+
+class PaymentOut(Schema):
+    tender: str
+    amount: str
+    tendered: str
+    change: str
+    card: str | None = None
 
 
 class SaleOut(Schema):
@@ -66,7 +106,10 @@ class SaleOut(Schema):
     receipt_number: str
     receipt_hash: str
     receipt_previous_hash: str
+    discount_total: Decimal = Decimal(0)
     lines: list[SaleLineOut]
+    payments: list[PaymentOut] = []
+    promotions: list[dict] = []
     replayed: bool
     warnings: list[str]
 
@@ -87,6 +130,7 @@ def sale_out(result: SaleResult) -> dict:
         "receipt_number": receipt.full_number,
         "receipt_hash": receipt.hash,
         "receipt_previous_hash": receipt.previous_hash,
+        "discount_total": str(order.discount_total),
         "lines": [
             {
                 k: line[k]
@@ -98,12 +142,19 @@ def sale_out(result: SaleResult) -> dict:
                     "unit_price",
                     "tax_rate",
                     "gross",
+                    "list_price",
+                    "discount",
+                    "discounts",
                 )
+                if k in line
             }
             for line in receipt.lines
         ],
+        "payments": receipt.payments,
+        "promotions": order.promotions,
         "replayed": result.replayed,
-        "warnings": [f"stock below zero: {w}" for w in result.negative_stock],
+        "warnings": list(order.review_flags)
+        or [f"stock below zero: {w}" for w in result.negative_stock],
     }
 
 
@@ -123,8 +174,11 @@ def _terminal(request_terminal_id: int | None, code: str | None) -> Terminal:
 
 @router.post("/sales", response={201: SaleOut, 200: SaleOut})
 def sale_create(request: HttpRequest, payload: SaleIn) -> Status:
-    """Ring up a carry-out sale paid in cash. 201 with the numbered receipt;
-    a resend (same client_uuid or Idempotency-Key) returns 200 with the first sale."""
+    """Ring up a carry-out sale, priced by the pricing engine and paid with any
+    mix of tenders. 201 with the numbered receipt; a resend (same client_uuid
+    or Idempotency-Key) returns 200 with the first sale. An offline sale
+    (`offline`) is accepted even when stock went negative; what does not add
+    up is returned in `warnings` and flagged for the store manager."""
     actor = request_actor(request)
     terminal = _terminal(actor.terminal_id, payload.terminal)
 
@@ -132,9 +186,30 @@ def sale_create(request: HttpRequest, payload: SaleIn) -> Status:
         result = pos_sale_record(
             terminal=terminal,
             client_uuid=payload.client_uuid,
-            lines=[SaleLine(ln.quantity, ln.sku, ln.barcode) for ln in payload.lines],
-            tenders=[Tender(t.type, t.amount) for t in payload.tenders],
+            lines=[
+                SaleLine(ln.quantity, ln.sku, ln.barcode, ln.discount_percent, ln.discount_amount)
+                for ln in payload.lines
+            ],
+            tenders=[
+                Tender(
+                    t.type,
+                    t.amount,
+                    token=t.token,
+                    code=t.code,
+                    reference=t.reference,
+                    offline_capture=t.offline_capture,
+                    brand=t.brand,
+                    last4=t.last4,
+                )
+                for t in payload.tenders
+            ],
             customer_id=payload.customer_id,
+            order_discount=payload.order_discount,
+            discount_approved_by=payload.discount_approved_by,
+            discount_reason=payload.discount_reason,
+            coupon_codes=payload.coupon_codes,
+            cashier_id=payload.cashier_id,
+            offline=OfflineSale(**payload.offline.dict()) if payload.offline else None,
             actor=actor,
         )
         return (200 if result.replayed else 201), sale_out(result)

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from omniretail.accounting.models import Receipt
 from omniretail.accounting.selectors import receipt_for_order
 from omniretail.catalog.models import Variant
 from omniretail.catalog.selectors import variants_by_code
-from omniretail.core.access import Actor, require
-from omniretail.core.errors import Conflict, ValidationFailed
+from omniretail.core.access import Actor, actor_for_user, require
+from omniretail.core.audit import audit_record
+from omniretail.core.errors import Conflict, PermissionDenied, ValidationFailed
 from omniretail.core.events import event_publish
 from omniretail.core.models import Terminal
-from omniretail.core.money import Money
+from omniretail.core.money import Money, allocate
+from omniretail.customers.models import Customer
 from omniretail.inventory.domain import kit_expand
 from omniretail.inventory.models import Location
 from omniretail.inventory.selectors import kit_components, store_location
@@ -26,12 +32,19 @@ from omniretail.inventory.services import (
     location_virtual,
     stock_moves_post,
 )
-from omniretail.orders.domain import LineInput, lines_price
+from omniretail.loyalty.domain import Reference
+from omniretail.loyalty.services import points_earn
+from omniretail.orders.domain import priced_from_engine
 from omniretail.orders.events import SaleCompleted
 from omniretail.orders.models import Order
 from omniretail.orders.services import DuplicateExternalId, order_record_carry_out
-from omniretail.payments.domain import TenderInput
-from omniretail.payments.services import payments_record, payments_settle
+from omniretail.payments.models import Payment
+from omniretail.payments.take import TenderRequest, payments_take, tenders_check
+from omniretail.pricing.engine_types import PricingResult
+from omniretail.pricing.selectors import QuoteItem, cart_price
+from omniretail.pricing.services import coupon_redeem
+
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -39,12 +52,31 @@ class SaleLine:
     quantity: int
     sku: str | None = None
     barcode: str | None = None
+    discount_percent: Decimal = Decimal(0)  # staff's line discount, percent of the line
+    discount_amount: Decimal = Decimal(0)  # or an amount off the line
 
 
 @dataclass(frozen=True)
 class Tender:
     type: str
     amount: Decimal
+    token: str | None = None  # card: the gateway token from the card terminal
+    code: str | None = None  # gift card code
+    reference: str = ""  # check number
+    offline_capture: bool = False  # card taken while offline: captured later
+    brand: str = ""
+    last4: str = ""
+
+
+@dataclass(frozen=True)
+class OfflineSale:
+    """A sale the till made while the server was unreachable: the number and
+    hash the device gave it on the terminal's own series, and when."""
+
+    receipt_number: int
+    previous_hash: str
+    hash: str
+    sold_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -110,6 +142,121 @@ def _resolve_lines(lines: list[SaleLine]) -> tuple[list[tuple[int, int]], dict]:
     return resolved, {v.pk: v for v in found.values()}
 
 
+def _discount_limit() -> Decimal:
+    return Decimal(str(getattr(settings, "OMNI_CASHIER_MAX_DISCOUNT_PERCENT", "10")))
+
+
+def _manual_discounts(
+    lines: list[SaleLine],
+    resolved: list[tuple[int, int]],
+    amounts: list[Decimal],
+    order_discount: Decimal,
+    currency: str,
+) -> list[Decimal]:
+    """Staff discounts per line as amounts: a percent of the line, an amount,
+    and the order discount spread over the lines in proportion."""
+    errors: list[dict[str, str]] = []
+    result: list[Decimal] = []
+    for i, (line, amount) in enumerate(zip(lines, amounts, strict=True)):
+        if not Decimal(0) <= line.discount_percent <= 100:
+            errors.append(
+                {"field": f"lines[{i}].discount_percent", "message": "give a percent from 0 to 100"}
+            )
+        if line.discount_amount < 0:
+            errors.append({"field": f"lines[{i}].discount_amount", "message": "must be 0 or more"})
+        off = (amount * line.discount_percent / 100 + line.discount_amount).quantize(CENT)
+        if off > amount:
+            errors.append(
+                {
+                    "field": f"lines[{i}].discount_amount",
+                    "message": f"the discount {off} is more than the line ({amount})",
+                }
+            )
+        result.append(min(off, amount))
+    if order_discount < 0:
+        errors.append({"field": "order_discount", "message": "must be 0 or more"})
+    if errors:
+        first = errors[0]
+        raise ValidationFailed(
+            f"{first['field']}: {first['message']}", field=first["field"], errors=errors
+        )
+    if order_discount:
+        left = [a - d for a, d in zip(amounts, result, strict=True)]
+        if order_discount > sum(left, Decimal(0)):
+            raise ValidationFailed(
+                f"order_discount {order_discount} is more than the sale "
+                f"({sum(left, Decimal(0))}); lower it.",
+                field="order_discount",
+            )
+        shares = allocate(Money(order_discount, currency), [max(x, Decimal(0)) for x in left])
+        result = [d + share.amount for d, share in zip(result, shares, strict=True)]
+    return result
+
+
+def _discount_check(
+    *,
+    actor: Actor,
+    terminal: Terminal,
+    given: Decimal,
+    base: Decimal,
+    approved_by_id: int | None,
+    reason: str,
+) -> str:
+    """Staff discounts above the cashier's limit need a manager's approval;
+    returns the approver's label (audit-logged by the caller) or ''."""
+    if not given:
+        return ""
+    percent = (given / base * 100) if base else Decimal(100)
+    if percent <= _discount_limit():
+        return ""
+    if approved_by_id is None:
+        raise PermissionDenied(
+            f"A discount of {percent:.1f}% is above the cashier's {_discount_limit()}%: a "
+            "manager must approve it (manager PIN).",
+            field="approved_by",
+            code="approval_needed",
+        )
+    user = get_user_model().objects.filter(pk=approved_by_id, is_active=True).first()
+    if user is None or user.pk == actor.user_id:
+        raise PermissionDenied(
+            "The approver must be another active staff member.", field="approved_by"
+        )
+    approver = actor_for_user(user)
+    if not approver.can("payments.refund_approve", store_id=terminal.store_id):
+        raise PermissionDenied(
+            f"{user} may not approve discounts at this store; ask a store manager.",
+            field="approved_by",
+        )
+    if not reason.strip():
+        raise ValidationFailed("Say why the discount is given.", field="discount_reason")
+    return approver.label
+
+
+def _price(
+    *,
+    terminal: Terminal,
+    resolved: list[tuple[int, int]],
+    customer_id: int | None,
+    coupon_codes: list[str],
+    manual: list[Decimal] | None,
+) -> PricingResult:
+    return cart_price(
+        channel_id=terminal.channel_id,
+        store_id=terminal.store_id,
+        customer_id=customer_id,
+        items=[
+            QuoteItem(
+                quantity=qty,
+                variant_id=sku_id,
+                manual_discount=manual[i] if manual else Decimal(0),
+                line_id=str(i + 1),
+            )
+            for i, (sku_id, qty) in enumerate(resolved)
+        ],
+        coupon_codes=coupon_codes,
+    )
+
+
 @transaction.atomic
 def pos_sale_record(
     *,
@@ -119,11 +266,24 @@ def pos_sale_record(
     tenders: list[Tender],
     actor: Actor,
     customer_id: int | None = None,
+    order_discount: Decimal = Decimal(0),
+    discount_approved_by: int | None = None,
+    discount_reason: str = "",
+    coupon_codes: list[str] | None = None,
+    cashier_id: int | None = None,
+    offline: OfflineSale | None = None,
 ) -> SaleResult:
-    """Ring up a carry-out sale: order, stock store → customer, payments,
-    then (in the same transaction, through `sale.completed`) the numbered,
-    chained receipt and the journal entry. A retry with the same client UUID
-    returns the first sale. Refused input changes nothing."""
+    """Ring up a carry-out sale: priced by the one pricing engine (price
+    lists, promotions, coupons, staff discounts), stock store → customer,
+    every tender taken (cash into the open drawer, card through the gateway,
+    gift card, store credit, points, check, on account), loyalty points
+    earned, then (in the same transaction, through `sale.completed`) the
+    numbered, chained receipt and the journal entry. A retry with the same
+    client UUID returns the first sale. Refused input changes nothing.
+
+    An offline sale (`offline`) already happened: it is accepted even when
+    stock goes negative, and whatever does not add up (stock, the device's
+    receipt number or chain) is flagged on the order for the store manager."""
     require(actor, "sale.create", store_id=terminal.store_id)
     if actor.terminal_id is not None and actor.terminal_id != terminal.pk:
         raise Conflict(
@@ -133,25 +293,65 @@ def pos_sale_record(
         )
     if not terminal.active:
         raise Conflict(f"Terminal {terminal.code} is deactivated.", field="terminal")
+    replay = Order.objects.filter(channel_id=terminal.channel_id, external_id=str(client_uuid))
+    first = replay.first()
+    if first is not None:
+        return _result_of(first, replayed=True)
     company = terminal.store.company
     resolved, variants = _resolve_lines(lines)
-    priced, totals = lines_price(
-        [
-            LineInput(
-                sku_id=sku_id,
-                quantity=qty,
-                unit_price=variants[sku_id].price,
-                tax_rate=variants[sku_id].product.tax_class.rate,
-            )
-            for sku_id, qty in resolved
-        ],
-        currency=company.currency,
-        prices_include_tax=company.prices_include_tax,
+    if customer_id is not None and not Customer.objects.filter(pk=customer_id).exists():
+        raise ValidationFailed(
+            f"No customer #{customer_id}; look the customer up again.", field="customer_id"
+        )
+    codes = [c for c in (coupon_codes or []) if c.strip()]
+    wants_discount = order_discount or any(
+        ln.discount_percent or ln.discount_amount for ln in lines
     )
-    settlements = payments_settle(
+    manual: list[Decimal] | None = None
+    if wants_discount:
+        before = _price(
+            terminal=terminal,
+            resolved=resolved,
+            customer_id=customer_id,
+            coupon_codes=codes,
+            manual=None,
+        )
+        amounts = [line.amount - line.discount_total for line in before.lines]
+        manual = _manual_discounts(lines, resolved, amounts, order_discount, company.currency)
+        approver = _discount_check(
+            actor=actor,
+            terminal=terminal,
+            given=sum(manual, Decimal(0)),
+            base=sum(amounts, Decimal(0)),
+            approved_by_id=discount_approved_by,
+            reason=discount_reason,
+        )
+    quote = _price(
+        terminal=terminal,
+        resolved=resolved,
+        customer_id=customer_id,
+        coupon_codes=codes,
+        manual=manual,
+    )
+    priced, totals, note = priced_from_engine(quote)
+    requests = [
+        TenderRequest(
+            type=t.type,
+            amount=t.amount,
+            token=t.token,
+            code=t.code,
+            reference=t.reference,
+            offline_capture=t.offline_capture,
+            brand=t.brand,
+            last4=t.last4,
+        )
+        for t in tenders
+    ]
+    settlements = tenders_check(
         due=totals.gross,
-        tenders=[TenderInput(t.type, Money(t.amount, company.currency)) for t in tenders],
+        tenders=requests,
         cash_rounding_step=company.cash_rounding_step,
+        customer_id=customer_id,
     )
     shop_floor = store_location(store_id=terminal.store_id)
     if shop_floor is None:
@@ -159,6 +359,8 @@ def pos_sale_record(
             f"Store {terminal.store.code} has no store location to sell from; create one.",
             field="terminal",
         )
+    cashier = _cashier_label(cashier_id, terminal)
+    flags = _offline_flags(terminal, offline) if offline is not None else []
     try:
         order = order_record_carry_out(
             channel=terminal.channel,
@@ -169,21 +371,67 @@ def pos_sale_record(
             variants=variants,
             totals=totals,
             actor=actor,
+            pricing=note,
+            review_flags=flags,
+            sold_offline_at=offline.sold_at if offline else None,
+            cashier_label=cashier,
         )
     except DuplicateExternalId as dup:
         return _result_of(dup.order, replayed=True)
+    if offline is not None:
+        Order.objects.filter(pk=order.pk).update(
+            device_receipt={
+                "number": offline.receipt_number,
+                "previous_hash": offline.previous_hash,
+                "hash": offline.hash,
+                "sold_at": offline.sold_at.isoformat(),
+            }
+        )
+    if wants_discount and manual and sum(manual, Decimal(0)):
+        audit_record(
+            actor=actor,
+            action="sale.discount",
+            object_type="order",
+            object_id=order.pk,
+            store_id=terminal.store_id,
+            reason=discount_reason,
+            data={"discount": str(sum(manual, Decimal(0))), "approved_by": approver},
+        )
+    if note.coupon_codes:
+        coupon_redeem(
+            codes=list(note.coupon_codes),
+            order_type="order",
+            order_id=order.pk,
+            customer_id=customer_id,
+            at=timezone.now(),
+        )
     # A kit leaves as its components; the kit itself holds no stock.
-    customer = location_virtual(Location.Kind.CUSTOMER)
+    customer_place = location_virtual(Location.Kind.CUSTOMER)
     goods = kit_expand([(line.sku_id, line.quantity) for line in priced], kit_components(variants))
     negatives = stock_moves_post(
-        moves=[MoveSpec(sku_id, shop_floor.pk, customer.pk, qty) for sku_id, qty in goods],
+        moves=[MoveSpec(sku_id, shop_floor.pk, customer_place.pk, qty) for sku_id, qty in goods],
         actor=actor,
         reference_type="order",
         reference_id=str(order.pk),
         reason="POS sale",
         allow_negative=True,  # the goods are in the customer's hands: the ledger was wrong
     )
-    payments_record(order=order, terminal=terminal, settlements=settlements)
+    negative_report = _negative_report(negatives, shop_floor)
+    if negative_report:
+        Order.objects.filter(pk=order.pk).update(
+            review_flags=[*flags, *(f"stock below zero: {n}" for n in negative_report)]
+        )
+    taken = payments_take(
+        order=order,
+        tenders=requests,
+        settlements=settlements,
+        actor=actor,
+        idempotency_key=str(client_uuid),
+        terminal=terminal,
+        customer_id=customer_id,
+    )
+    if customer_id is not None:
+        _points_earn(order, customer_id, taken.payments)
     event_publish(
         SaleCompleted(
             order_id=order.pk,
@@ -197,13 +445,73 @@ def pos_sale_record(
     receipt = receipt_for_order(order_id=order.pk)
     if receipt is None:
         raise RuntimeError("sale.completed was not handled: check omniretail.wiring")
-    change = sum((s.change for s in settlements), Money.zero(company.currency))
+    if offline is not None and receipt.number != offline.receipt_number:
+        Order.objects.filter(pk=order.pk).update(
+            review_flags=[
+                *Order.objects.get(pk=order.pk).review_flags,
+                f"the till numbered this sale {offline.receipt_number}, the series gave "
+                f"{receipt.number}",
+            ]
+        )
+    order.refresh_from_db()
     return SaleResult(
         order=order,
         receipt=receipt,
-        change=change,
-        negative_stock=_negative_report(negatives, shop_floor),
+        change=taken.change,
+        negative_stock=negative_report,
     )
+
+
+def _cashier_label(cashier_id: int | None, terminal: Terminal) -> str:
+    if cashier_id is None:
+        return ""
+    user = get_user_model().objects.filter(pk=cashier_id, is_active=True).first()
+    if user is None or not actor_for_user(user).can("sale.create", store_id=terminal.store_id):
+        raise ValidationFailed(
+            "cashier_id is not a cashier of this store; sign in again with your PIN.",
+            field="cashier_id",
+        )
+    return user.get_username()
+
+
+def _offline_flags(terminal: Terminal, offline: OfflineSale) -> list[str]:
+    """An offline sale's device chain must continue the terminal's last sale:
+    its previous hash is that sale's device hash (if it was offline too) or
+    its receipt hash. A break is flagged, never refused: the sale happened."""
+    last = (
+        Receipt.objects.filter(terminal=terminal)
+        .select_related("order")
+        .order_by("-number")
+        .first()
+    )
+    flags = [f"sold offline at {offline.sold_at.isoformat()}"]
+    if last is None:
+        return flags
+    device = last.order.device_receipt or {}
+    expected = device.get("hash") or last.hash
+    if offline.previous_hash != expected:
+        flags.append(
+            f"the till's receipt chain does not continue receipt {last.full_number} "
+            "(previous hash differs)"
+        )
+    return flags
+
+
+def _points_earn(order: Order, customer_id: int, payments: list[Payment]) -> None:
+    """Points on what the customer paid with money: the part paid with points
+    earns none."""
+    customer = Customer.objects.get(pk=customer_id)
+    by_points = sum((p.amount for p in payments if p.tender == "loyalty"), Decimal(0))
+    if not order.total_gross:
+        return
+    earning = (order.total_net * (order.total_gross - by_points) / order.total_gross).quantize(CENT)
+    if earning > 0:
+        points_earn(
+            customer=customer,
+            net_amount=earning,
+            currency=order.currency,
+            reference=Reference("order", str(order.pk)),
+        )
 
 
 def sale_load(*, order_id: int, actor: Actor) -> SaleResult | None:

@@ -1,0 +1,237 @@
+"""Taking the tenders of a sale or an order, whatever the channel: cash (with
+change and coin rounding, into the open drawer), card (a gateway token, or a
+card taken on the terminal while offline, captured later), gift card, store
+credit, loyalty points, check, and on account (within the customer's credit
+limit). Split payments are a list of tenders.
+
+`payments_take` runs inside the caller's transaction: a tender that fails
+(a declined card, a gift card with too little on it) rolls the whole sale
+back, and the balances it touched with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import F
+
+from omniretail.core.access import Actor
+from omniretail.core.errors import DomainError, ValidationFailed
+from omniretail.core.models import Terminal
+from omniretail.core.money import Money
+from omniretail.customers.models import Customer
+from omniretail.loyalty.domain import Reference
+from omniretail.loyalty.services import giftcard_redeem, points_redeem, store_credit_redeem
+from omniretail.orders.models import Order
+from omniretail.payments.domain import (
+    CARD,
+    CASH,
+    CHECK,
+    GIFT_CARD,
+    LOYALTY,
+    ON_ACCOUNT,
+    STORE_CREDIT,
+    Settlement,
+    TenderInput,
+)
+from omniretail.payments.drawers import drawer_session_for_cash
+from omniretail.payments.models import CreditAccount, Payment
+from omniretail.payments.services import card_authorise, payments_settle
+
+OFFLINE_GATEWAY = "offline"
+
+
+@dataclass(frozen=True)
+class TenderRequest:
+    """One tender as a till or a checkout sends it. `token` for a card (the
+    gateway's token, never a card number), `code` for a gift card, `reference`
+    for a check number; `offline_capture` marks a card taken on the terminal
+    while the server was unreachable (authorised there, captured later)."""
+
+    type: str
+    amount: Decimal
+    token: str | None = None
+    code: str | None = None
+    reference: str = ""
+    offline_capture: bool = False
+    brand: str = ""
+    last4: str = ""
+
+
+@dataclass(frozen=True)
+class Taken:
+    payments: list[Payment]
+    change: Money
+
+
+def tenders_check(
+    *,
+    due: Money,
+    tenders: list[TenderRequest],
+    cash_rounding_step: Decimal,
+    customer_id: int | None,
+) -> list[Settlement]:
+    """Check the tenders cover what is due and carry what each needs, before
+    anything is written; returns how each is applied."""
+    errors: list[dict[str, str]] = []
+    for i, t in enumerate(tenders):
+        if t.type == CARD and not t.offline_capture and not (t.token or "").strip():
+            errors.append(
+                {"field": f"tenders[{i}].token", "message": "a card tender needs the gateway token"}
+            )
+        if t.type == GIFT_CARD and not (t.code or "").strip():
+            errors.append(
+                {"field": f"tenders[{i}].code", "message": "a gift card tender needs the code"}
+            )
+        if t.type in (STORE_CREDIT, LOYALTY, ON_ACCOUNT) and customer_id is None:
+            errors.append(
+                {
+                    "field": f"tenders[{i}].type",
+                    "message": f"{t.type.replace('_', ' ')} needs the customer; look them up first",
+                }
+            )
+        if t.type == CARD and t.last4 and (len(t.last4) != 4 or not t.last4.isdigit()):
+            errors.append(
+                {"field": f"tenders[{i}].last4", "message": "give the last four digits only"}
+            )
+    if errors:
+        first = errors[0]
+        raise ValidationFailed(
+            f"{first['field']}: {first['message']}"
+            + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
+            field=first["field"],
+            errors=errors,
+        )
+    return payments_settle(
+        due=due,
+        tenders=[TenderInput(t.type, Money(t.amount, due.currency)) for t in tenders],
+        cash_rounding_step=cash_rounding_step,
+    )
+
+
+def _on_account(customer_id: int, amount: Decimal, currency: str, field: str) -> None:
+    account = CreditAccount.objects.filter(customer_id=customer_id, active=True).first()
+    if account is None:
+        raise ValidationFailed(
+            "This customer has no account to buy on; take another tender or open an account "
+            "(with a credit limit) first.",
+            field=field,
+        )
+    if account.currency != currency:
+        raise ValidationFailed(
+            f"The customer's account is in {account.currency}, the sale in {currency}.",
+            field=field,
+        )
+    moved = CreditAccount.objects.filter(
+        pk=account.pk, active=True, balance__lte=F("credit_limit") - amount
+    ).update(balance=F("balance") + amount)
+    if not moved:
+        account.refresh_from_db()
+        room = max(account.credit_limit - account.balance, Decimal(0))
+        raise ValidationFailed(
+            f"Over the credit limit: {room} {currency} left on the customer's account "
+            f"(limit {account.credit_limit}); take the rest with another tender.",
+            field=field,
+            available=str(room),
+        )
+
+
+def payments_take(
+    *,
+    order: Order,
+    tenders: list[TenderRequest],
+    settlements: list[Settlement],
+    actor: Actor,
+    idempotency_key: str,
+    terminal: Terminal | None = None,
+    customer_id: int | None = None,
+    capture: bool = True,
+) -> Taken:
+    """Take each settled tender for the order (inside its transaction) and
+    store one Payment per tender. `settlements` come from `tenders_check`
+    for the same tenders. Cash needs the terminal's open drawer. Cards go
+    through the gateway (captured at once at a till; authorised only when
+    `capture` is False, e.g. a web order captured at shipping). Gift cards,
+    store credit and points are debited from their ledgers once per order."""
+    if len(settlements) != len(tenders):
+        raise ValueError("settlements must come from tenders_check for the same tenders")
+    customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
+    reference = Reference("order", str(order.pk))
+    if terminal is not None and any(s.tender == CASH for s in settlements):
+        drawer_session_for_cash(terminal_id=terminal.pk)
+    made: list[Payment] = []
+    plain: list[Payment] = []
+    for i, (t, s) in enumerate(zip(tenders, settlements, strict=True)):
+        field = f"tenders[{i}]"
+        amount = s.applied.amount
+        row = Payment(
+            order=order,
+            terminal=terminal,
+            tender=s.tender,
+            currency=s.applied.currency,
+            amount=amount,
+            tendered=s.tendered.amount,
+            change=s.change.amount,
+            rounding=s.rounding.amount,
+        )
+        try:
+            if s.tender == CARD and not t.offline_capture:
+                made.append(
+                    card_authorise(
+                        order_id=order.pk,
+                        amount=amount,
+                        token=t.token or "",
+                        actor=actor,
+                        idempotency_key=f"{idempotency_key}:{i}",
+                        capture=capture,
+                        terminal_id=terminal.pk if terminal else None,
+                    )
+                )
+                continue
+            if s.tender == CARD:  # taken on the terminal while offline: capture later
+                row.status = Payment.Status.AUTHORISED
+                row.gateway = OFFLINE_GATEWAY
+                row.card_brand = t.brand[:20]
+                row.card_last4 = t.last4
+            elif s.tender == GIFT_CARD:
+                redeemed = giftcard_redeem(
+                    code=t.code or "",
+                    amount=amount,
+                    reference=reference,
+                    actor=actor,
+                    currency=order.currency,
+                )
+                row.gateway_reference = f"giftcard:{redeemed.card_id}"
+                row.card_last4 = redeemed.last4[-4:]
+            elif s.tender == STORE_CREDIT:
+                assert customer is not None
+                store_credit_redeem(
+                    customer=customer,
+                    amount=amount,
+                    currency=order.currency,
+                    reference=reference,
+                    actor=actor,
+                )
+            elif s.tender == LOYALTY:
+                assert customer is not None
+                spent = points_redeem(
+                    customer=customer,
+                    currency=order.currency,
+                    reference=reference,
+                    actor=actor,
+                    amount=amount,
+                )
+                row.gateway_reference = f"points:{spent.points}"
+            elif s.tender == ON_ACCOUNT:
+                assert customer_id is not None
+                _on_account(customer_id, amount, order.currency, f"{field}.amount")
+            elif s.tender == CHECK:
+                row.gateway_reference = t.reference[:100]
+        except DomainError as exc:
+            if exc.field and not exc.field.startswith("tenders"):
+                exc.field = f"{field}.{exc.field}"
+            raise
+        plain.append(row)
+    made.extend(Payment.objects.bulk_create(plain))
+    change = sum((s.change for s in settlements), Money.zero(order.currency))
+    return Taken(sorted(made, key=lambda p: p.pk), change)
