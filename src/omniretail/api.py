@@ -94,3 +94,4 @@ api.add_router("/customers", loyalty_customers_router)
 api.add_router("/pos/drawer", pos_drawer_router)
 api.add_router("/payments", payments_router)
 api.add_router("/pricing", pricing_router)
+api.add_router("/pos", "omniretail.channels.pos.api_terminal.router")  # the till: api_terminal.py

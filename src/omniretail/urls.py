@@ -18,3 +18,4 @@ urlpatterns = [
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("api/docs/", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
 ]
+urlpatterns.append(path("pos/", include("omniretail.channels.pos.urls")))  # the till PWA

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from omniretail.accounting.verify import verify_journal_balanced, verify_receipt_chains
+from omniretail.accounting.verify import (
+    verify_closing_chains,
+    verify_credit_note_chains,
+    verify_drawer_over_short,
+    verify_invoice_chains,
+    verify_journal_balanced,
+    verify_orders_settled,
+    verify_receipt_chains,
+)
 from omniretail.inventory.verify import verify_reservations, verify_stock, verify_valuation
 
 CHECKS: list[Callable[[], tuple[list[str], str]]] = [
@@ -17,6 +25,11 @@ CHECKS: list[Callable[[], tuple[list[str], str]]] = [
     verify_valuation,
     verify_receipt_chains,
     verify_journal_balanced,
+    verify_invoice_chains,
+    verify_credit_note_chains,
+    verify_closing_chains,
+    verify_orders_settled,
+    verify_drawer_over_short,
 ]
 
 

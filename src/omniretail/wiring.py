@@ -19,7 +19,19 @@ from omniretail.accounting.books_loyalty import (
     on_points_reversed,
     on_store_credit_issued,
 )
+from omniretail.accounting.books_orders import (
+    on_order_status_changed as books_on_order_status_changed,
+)
+from omniretail.accounting.books_orders import (
+    on_payment_captured,
+    on_payment_refunded,
+)
+from omniretail.accounting.books_orders import (
+    on_shipment_shipped as books_on_shipment_shipped,
+)
 from omniretail.accounting.books_payments import on_drawer_closed, on_drawer_paid
+from omniretail.accounting.books_refunds import on_refund_completed
+from omniretail.accounting.closings import closings_yesterday
 from omniretail.accounting.services import on_sale_completed, on_stock_adjusted
 from omniretail.channels.notifications import (
     on_order_placed,
@@ -34,6 +46,7 @@ from omniretail.fulfilment.shipping import pickups_expire
 from omniretail.inventory.services import reservations_expire
 from omniretail.loyalty.services import giftcards_expire, points_expire
 from omniretail.payments.gateways.test import gateway_test_sweep
+from omniretail.payments.refunds import on_refund_requested as pay_refund_requested
 
 IN_TRANSACTION = {
     "sale.completed": [on_sale_completed],
@@ -50,6 +63,16 @@ IN_TRANSACTION = {
     # Cash drawers: paid in / paid out and over/short at closing.
     "drawer.paid": [on_drawer_paid],
     "drawer.closed": [on_drawer_closed],
+    # Non-till orders: invoice what left and book it; card money in and out.
+    "order.status_changed": [books_on_order_status_changed],
+    "shipment.shipped": [books_on_shipment_shipped],
+    "payment.captured": [on_payment_captured],
+    "payment.card_authorised": [on_payment_captured],
+    "payment.refunded": [on_payment_refunded],
+    # A return or a cancellation after payment: the refund is carried out with
+    # it (payments), then booked (till sales here; other orders by their invoices).
+    "refund.requested": [pay_refund_requested],
+    "refund.completed": [on_refund_completed],
 }
 
 # Customer e-mails: each handler dedupes by event (or order) id.
@@ -70,4 +93,5 @@ PERIODIC: list[tuple[str, Callable[[], int]]] = [
     ("loyalty point lots expired", points_expire),
     ("gift cards expired", giftcards_expire),
     ("test gateway webhooks redelivered", gateway_test_sweep),
+    ("days (months, years) closed", closings_yesterday),
 ]

@@ -177,6 +177,7 @@ def test_a_refund_lists_what_came_back_and_how_it_is_paid(shop, web, mailoutbox)
         lines=[SaleLine(2, sku="MUG-GR")],
         tenders=[Tender("cash", Decimal("25"))],
         actor=SYSTEM,
+        customer_id=customer_find_or_create(email="paul@example.com", first_name="Paul").pk,
     ).order
     Order.objects.filter(pk=sale.pk).update(email="paul@example.com")
     ret = return_accept(
@@ -200,7 +201,7 @@ def test_a_refund_lists_what_came_back_and_how_it_is_paid(shop, web, mailoutbox)
         f"We have received the items you returned from order {sale.pk} at Paris Marais "
         f"(return {ret.number})." in mail.body
     )
-    assert mail.body.startswith("Hello,\n")  # a walk-in customer: no name
+    assert mail.body.startswith("Hello Paul,\n")  # a walk-in customer: no name
     assert "12.50 EUR is added to your store credit" in mail.body
     assert "  1 × Stoneware Mug Grey — 12.50 EUR\n" in mail.body
     assert "Shipping costs are not refunded." in mail.body

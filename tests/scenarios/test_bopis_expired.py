@@ -81,7 +81,7 @@ def test_a_pickup_not_collected_expires_and_is_refunded(shop):
     assert not StockMove.objects.filter(reference_type="shipment").exists()
 
     refund = OutboxEvent.objects.get(name="refund.requested")
-    assert refund.payload == {
+    assert _without_who(refund.payload) == {
         "order_id": order.pk,
         "amount": "25.00",
         "currency": "EUR",
@@ -106,3 +106,10 @@ def test_a_pickup_not_collected_expires_and_is_refunded(shop):
         pickup_hand_over(shipment=bag, code=bag.collection_code, actor=carl)
     assert pickups_expire(now=ready_at + dt.timedelta(days=4)) == 0
     assert verify_all()[0] == []
+
+
+def _without_who(payload: dict) -> dict:
+    """The refund request without who asked for it and where (not the point here)."""
+    who = ("requested_by_user_id", "requested_by_key", "terminal_id")
+    who += ("approved_by_user_id", "at_store_id")
+    return {k: v for k, v in payload.items() if k not in who}

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from omniretail.accounting import views
+from omniretail.accounting import views, views_documents
 
 app_name = "books"
 
@@ -11,4 +11,18 @@ urlpatterns = [
     path("sales-by-channel/", views.sales_by_channel_page, name="sales_by_channel"),
     path("export.csv", views.journal_export_csv, name="export_csv"),
     path("export.iif", views.journal_export_iif, name="export_iif"),
+    # Printable documents and closings (views_documents.py).
+    path("receipts/<int:pk>/print", views_documents.receipt_print, name="receipt_print"),
+    path("receipts/<int:pk>/print.pdf", views_documents.receipt_print_pdf, name="receipt_pdf"),
+    path("invoices/<int:pk>/print", views_documents.invoice_print, name="invoice_print"),
+    path("invoices/<int:pk>/print.pdf", views_documents.invoice_print_pdf, name="invoice_pdf"),
+    path(
+        "credit-notes/<int:pk>/print", views_documents.credit_note_print, name="credit_note_print"
+    ),
+    path(
+        "credit-notes/<int:pk>/print.pdf",
+        views_documents.credit_note_print_pdf,
+        name="credit_note_pdf",
+    ),
+    path("closings/", views_documents.closings_page, name="closings"),
 ]

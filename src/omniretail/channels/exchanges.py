@@ -255,6 +255,10 @@ def exchange_at_till(
                 reason=f"exchange {returned.number}: the replacement costs less",
                 method=refund_method,
                 return_id=returned.pk,
+                requested_by_user_id=actor.user_id,
+                requested_by_key=actor.api_key_prefix,
+                at_store_id=terminal.store_id,
+                terminal_id=terminal.pk,
             )
         )
     event_publish(

@@ -72,6 +72,22 @@ def api_key_authenticate(token: str) -> Actor | None:
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return _key_actor(key)
+
+
+def api_key_actor(prefix: str) -> Actor | None:
+    """The actor of an active key by its public prefix: for work carried out
+    on behalf of a key that already authenticated (an event handler acting
+    for the till that asked). None when the key is gone or revoked."""
+    key = (
+        ApiKey.objects.select_related("terminal", "channel")
+        .filter(prefix=prefix, active=True)
+        .first()
+    )
+    return _key_actor(key) if key is not None else None
+
+
+def _key_actor(key: ApiKey) -> Actor:
     store_id = key.terminal.store_id if key.terminal else key.channel.store_id
     return Actor(
         label=f"key:{key.name}",

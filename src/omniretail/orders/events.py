@@ -52,3 +52,10 @@ class RefundRequested(DomainEvent):
     reason: str
     method: str = "original"
     return_id: int | None = None
+    # Who asks (the cashier's refund limit applies to them), where (a cash
+    # refund leaves that till's drawer) and which manager approved it.
+    requested_by_user_id: int | None = None
+    requested_by_key: str | None = None  # an API key's prefix (a till, a channel)
+    terminal_id: int | None = None
+    approved_by_user_id: int | None = None
+    at_store_id: int | None = None  # where the money goes back (the return's store)

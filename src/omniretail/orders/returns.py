@@ -281,6 +281,7 @@ def return_accept(
     refund_method: str = Return.RefundMethod.ORIGINAL,
     reason: str = "",
     client_uuid: UUID | None = None,
+    approved_by_user_id: int | None = None,
 ) -> Return:
     """Take back goods of an order from any channel at `location` (a store's
     floor, or a warehouse for returns by post). Quantities are checked against
@@ -290,7 +291,9 @@ def return_accept(
     requested from payments (`refund.requested`) on the original tenders or as
     store credit; an exchange (`refund_method="exchange"`) requests nothing here:
     the returned value pays for the replacement. Raises DuplicateReturn when
-    the till already sent this `client_uuid`."""
+    the till already sent this `client_uuid`. Payments carries the refund out
+    in this transaction (a cashier above the refund limit needs
+    `approved_by_user_id`, a store manager)."""
     require_in(actor, "orders.return", store_id=location.store_id)
     if refund_method not in REFUND_METHODS:
         raise ValidationFailed(
@@ -425,6 +428,11 @@ def return_accept(
                 reason=f"return {ret.number}" + (f": {reason}" if reason else ""),
                 method=refund_method,
                 return_id=ret.pk,
+                requested_by_user_id=actor.user_id,
+                requested_by_key=actor.api_key_prefix,
+                at_store_id=location.store_id,
+                terminal_id=actor.terminal_id,
+                approved_by_user_id=approved_by_user_id,
             )
         )
     return ret

@@ -289,12 +289,16 @@ def refund_limit() -> Decimal:
 
 
 def _check_approval(
-    *, payment: Payment, amount: Decimal, actor: Actor, approved_by: Actor | None
+    *,
+    payment: Payment,
+    amount: Decimal,
+    actor: Actor,
+    approved_by: Actor | None,
+    store_id: int | None,
 ) -> int | None:
     """The approving user's id when one is needed and valid; None when the
     actor may refund this much alone. Refunds without approval on the same
     order add up, so a large refund cannot be split under the limit."""
-    store_id = payment.order.store_id
     if approved_by is None and actor.can("payments.refund_approve", store_id):
         return None
     unapproved = Refund.objects.filter(
@@ -334,11 +338,14 @@ def payment_refund(
     approved_by: Actor | None = None,
     terminal_id: int | None = None,
     idempotency_key: str = "",
+    at_store_id: int | None = None,
 ) -> Refund:
     """Give money back on a payment's own tender: a card through its gateway,
     cash out of the terminal's open drawer, any other tender recorded and
     published (`payment.refunded` with status "requested") for its owner
-    (loyalty, store credit, receivables) to carry out."""
+    (loyalty, store credit, receivables) to carry out. `at_store_id`: the
+    store where the money goes back (a return taken in another store than
+    the one that sold); the refund right and the approval are checked there."""
     key = (idempotency_key or "").strip()
     if key:
         done = Refund.objects.filter(payment_id=payment.pk, idempotency_key=key).first()
@@ -349,7 +356,7 @@ def payment_refund(
     )
     if locked is None:
         raise NotFound(f"No payment #{payment.pk}.", field="payment")
-    store_id = locked.order.store_id
+    store_id = at_store_id if at_store_id is not None else locked.order.store_id
     require(actor, "payments.refund", store_id=store_id)
     amount = _amount(amount)
     reason = (reason or "").strip()
@@ -371,7 +378,7 @@ def payment_refund(
             field="amount",
         )
     approver_id = _check_approval(
-        payment=locked, amount=amount, actor=actor, approved_by=approved_by
+        payment=locked, amount=amount, actor=actor, approved_by=approved_by, store_id=store_id
     )
     terminal_id = terminal_id or actor.terminal_id or locked.terminal_id
     session = None
