@@ -94,4 +94,11 @@ api.add_router("/customers", loyalty_customers_router)
 api.add_router("/pos/drawer", pos_drawer_router)
 api.add_router("/payments", payments_router)
 api.add_router("/pricing", pricing_router)
+
+# Customers: search, match, consents, merge, erase; history and export (they read orders).
+from omniretail.channels.customer_api import router as customer_history_router  # noqa: E402
+from omniretail.customers.api import router as customers_router  # noqa: E402
+
+api.add_router("/customers", customers_router)
+api.add_router("/customers", customer_history_router)
 api.add_router("/pos", "omniretail.channels.pos.api_terminal.router")  # the till: api_terminal.py

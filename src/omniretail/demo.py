@@ -45,6 +45,7 @@ from omniretail.core.services import (
     terminal_create,
 )
 from omniretail.customers.models import Customer
+from omniretail.demo_shop import shop_setup
 from omniretail.demo_stock import (
     kit_ensure,
     reorder_rules_ensure,
@@ -53,6 +54,7 @@ from omniretail.demo_stock import (
 )
 from omniretail.inventory.models import ChannelLocation, Location, StockMove
 from omniretail.inventory.services import ReceiveLine, stock_receive, stock_relocate
+from omniretail.loyalty.models import EarningRule, LoyaltyProgram
 from omniretail.payments.drawers import drawer_open
 from omniretail.payments.models import DrawerSession
 
@@ -681,6 +683,23 @@ def users_ensure(stores: dict[str, Store], tally: Tally) -> None:
             tally.add("staff memberships", created=1)
 
 
+def loyalty_ensure(company: Company, tally: Tally) -> None:
+    """The loyalty club: 1 point per euro of net sales, 100 points pay 1.00,
+    points expire after two years."""
+    program, created = LoyaltyProgram.objects.get_or_create(
+        currency=company.currency,
+        defaults={
+            "code": "club",
+            "name": f"{COMPANY_NAME} club",
+            "point_value": Decimal("0.01"),
+            "expiry_days": 730,
+        },
+    )
+    if created:
+        EarningRule.objects.create(program=program, points_per_unit=Decimal("1"))
+    tally.add("loyalty programmes", created=int(created), existing=int(not created))
+
+
 def drawers_ensure(terminals: dict[str, Terminal], tally: Tally) -> None:
     """Each till's cash drawer open with a 150.00 float, as at opening time."""
     for terminal in terminals.values():
@@ -769,6 +788,8 @@ def demo_load(*, products: int = 200, seed: int = 7) -> list[str]:
         kit_ensure(tax_classes, tally)
         stock_policies_ensure(timezone.localdate, tally)
         drawers_ensure(terminals, tally)
+        loyalty_ensure(company, tally)
+        tally.notes += shop_setup()
         sales = sales_ensure(plan, sku_ids, terminals, customers, seed, tally)
     elapsed = time.perf_counter() - started
     return _report(tally, tokens, sales, seed=seed, products=len(plan), elapsed=elapsed)
@@ -788,7 +809,16 @@ def _report(
     lines += tally.lines()
     lines += [f"  note: {note}" for note in tally.notes]
     lines += ["", "Demo sales (cash, on the tills):", *(sales or ["  none"])]
-    lines += ["", f"Back office  {base}/admin/", f"API docs     {base}/api/docs", ""]
+    lines += [
+        "",
+        f"Back office  {base}/admin/  (orders {base}/backoffice/orders/, customers "
+        f"{base}/backoffice/customers/, books {base}/backoffice/books/trial-balance/)",
+        f"Till (POS)   {base}/pos/  (pair it with a terminal key below; cashier PINs in the admin)",
+        f"Web shop     {base}/shop/  (test card 4242 4242 4242 4242; 4000 0000 0000 0002 is "
+        "declined; coupon WELCOME10)",
+        f"API docs     {base}/api/docs",
+        "",
+    ]
     lines.append("Demo logins (the password is set only when a user is first created):")
     lines.append(f"  {'username':<16}{'password':<10}{'role':<15}store")
     for username, _, _, role, store_code in USERS:

@@ -18,4 +18,6 @@ urlpatterns = [
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("api/docs/", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
 ]
+urlpatterns.append(path("shop/", include("omniretail.channels.shop.urls")))
 urlpatterns.append(path("pos/", include("omniretail.channels.pos.urls")))  # the till PWA
+urlpatterns.append(path("backoffice/customers/", include("omniretail.channels.customer_urls")))

@@ -95,3 +95,18 @@ PERIODIC: list[tuple[str, Callable[[], int]]] = [
     ("test gateway webhooks redelivered", gateway_test_sweep),
     ("days (months, years) closed", closings_yesterday),
 ]
+
+# Customers: a merge moves the duplicate's orders, points and store credit to
+# the customer kept; an erasure anonymises the orders (or refuses: open orders).
+from omniretail.loyalty.services.merge import (  # noqa: E402
+    on_customer_merged as loyalty_follow_merge,
+)
+from omniretail.orders.customer_merge import (  # noqa: E402
+    on_customer_erased as orders_follow_erasure,
+)
+from omniretail.orders.customer_merge import (  # noqa: E402
+    on_customer_merged as orders_follow_merge,
+)
+
+IN_TRANSACTION["customer.merged"] = [orders_follow_merge, loyalty_follow_merge]
+IN_TRANSACTION["customer.erased"] = [orders_follow_erasure]

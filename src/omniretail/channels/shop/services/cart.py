@@ -1,0 +1,233 @@
+"""Cart writes. Every line holds its stock in inventory for HOLD_MINUTES,
+renewed on activity; an abandoned cart's holds expire by themselves
+(inventory's periodic `reservations_expire`)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from omniretail.catalog.models import Variant
+from omniretail.core.access import Actor
+from omniretail.core.errors import Conflict, NotFound, ValidationFailed
+from omniretail.core.models import Channel
+from omniretail.inventory.models import Reservation
+from omniretail.inventory.selectors import stock_available
+from omniretail.inventory.services import (
+    ChannelLine,
+    InsufficientStock,
+    reservations_release,
+    stock_reserve_for_channel,
+)
+from omniretail.pricing.engine import normalise_code
+from omniretail.pricing.selectors import QuoteItem, cart_price
+
+from ..domain import (
+    CART_DEMAND,
+    MAX_LINE_QUANTITY,
+    cart_demand_id,
+    hold_expiry,
+    hold_needs_renewal,
+)
+from ..models import Cart, CartLine
+
+# The shop acts for its shoppers: what a shopper may see or change is checked
+# here (their own cart, their own orders), not by staff roles.
+SHOP_ACTOR = Actor(label="web shop", is_system=True)
+
+
+def cart_create(*, channel: Channel, customer_id: int | None = None) -> Cart:
+    return Cart.objects.create(
+        token=secrets.token_urlsafe(24), channel=channel, customer_id=customer_id
+    )
+
+
+def _locked(cart: Cart) -> Cart:
+    locked = Cart.objects.select_for_update().select_related("channel").get(pk=cart.pk)
+    if locked.status != Cart.Status.OPEN:
+        raise Conflict(
+            "This cart is being paid for or was already ordered; open your order or start a "
+            "new cart.",
+            field="cart",
+            code="cart_closed",
+        )
+    return locked
+
+
+def _cart_hold_ids(cart: Cart, sku_ids: list[int]) -> list[int]:
+    return list(
+        Reservation.objects.filter(
+            demand_type=CART_DEMAND,
+            demand_id__in=[cart_demand_id(cart.pk, sku) for sku in sku_ids],
+            status__in=(Reservation.Status.ACTIVE, Reservation.Status.BACKORDERED),
+        ).values_list("pk", flat=True)
+    )
+
+
+def cart_holds_release(*, cart: Cart, sku_ids: list[int] | None = None) -> int:
+    """Give back what the cart (or some of its lines) holds; in the caller's
+    transaction."""
+    if sku_ids is None:
+        sku_ids = list(cart.lines.values_list("sku_id", flat=True))
+    ids = _cart_hold_ids(cart, sku_ids)
+    return reservations_release(reservation_ids=ids, actor=SHOP_ACTOR, reason="cart") if ids else 0
+
+
+def _hold(cart: Cart, sku_id: int, quantity: int) -> None:
+    stock_reserve_for_channel(
+        lines=[ChannelLine(sku_id, quantity)],
+        channel_id=cart.channel_id,
+        demand_type=CART_DEMAND,
+        demand_id=cart_demand_id(cart.pk, sku_id),
+        actor=SHOP_ACTOR,
+        expires_at=cart.holds_expire_at,
+    )
+
+
+def _renew(cart: Cart, *, force: bool = False) -> list[int]:
+    """Hold every line again for a fresh HOLD_MINUTES when the holds are
+    getting old (or were released). Lines whose stock has gone are kept in
+    the cart without a hold (the cart page says what is left). Returns the
+    SKUs that could not be held."""
+    now = timezone.now()
+    if not force and not hold_needs_renewal(cart.holds_expire_at, now):
+        return []
+    lines = list(cart.lines.order_by("sku_id"))
+    cart_holds_release(cart=cart, sku_ids=[ln.sku_id for ln in lines])
+    cart.holds_expire_at = hold_expiry(now)
+    cart.save(update_fields=["holds_expire_at", "updated_at"])
+    short = []
+    for line in lines:
+        try:
+            with transaction.atomic():
+                _hold(cart, line.sku_id, line.quantity)
+        except InsufficientStock:
+            short.append(line.sku_id)
+    return short
+
+
+@transaction.atomic
+def cart_holds_renew(*, cart: Cart, force: bool = False) -> list[int]:
+    """On activity: keep the cart's stock for another HOLD_MINUTES."""
+    return _renew(_locked(cart), force=force)
+
+
+def _quantity(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_LINE_QUANTITY:
+        raise ValidationFailed(
+            f"quantity: give a whole number from 0 to {MAX_LINE_QUANTITY} (got {value!r}).",
+            field="quantity",
+        )
+    return value
+
+
+def _label(variant: Variant) -> str:
+    return f"{variant.product.name} — {variant.name}"
+
+
+def cart_line_set(*, cart: Cart, sku_id: int, quantity: int, add: bool = False) -> int:
+    """Set (or with add=True, increase) a line's quantity; 0 removes it. The
+    new quantity is held before anything is saved: when the channel cannot
+    supply it, nothing changes and the message says how many are left.
+    Returns the line's new quantity."""
+    quantity = _quantity(quantity)
+    variant = (
+        Variant.objects.select_related("product")
+        .filter(pk=sku_id, active=True, product__active=True)
+        .first()
+    )
+    if variant is None:
+        raise NotFound("This item is no longer sold; choose another.", field="sku")
+    try:
+        with transaction.atomic():
+            cart = _locked(cart)
+            _renew(cart)
+            line = CartLine.objects.filter(cart=cart, sku_id=sku_id).first()
+            current = line.quantity if line else 0
+            wanted = current + quantity if add else quantity
+            if wanted > MAX_LINE_QUANTITY:
+                raise ValidationFailed(
+                    f"quantity: at most {MAX_LINE_QUANTITY} of one item per order "
+                    f"(you have {current}).",
+                    field="quantity",
+                )
+            cart_holds_release(cart=cart, sku_ids=[sku_id])
+            if wanted == 0:
+                if line is not None:
+                    line.delete()
+                return 0
+            if line is None:
+                line = CartLine.objects.create(cart=cart, sku_id=sku_id, quantity=wanted)
+            else:
+                line.quantity = wanted
+                line.save(update_fields=["quantity"])
+            _hold(cart, sku_id, wanted)
+            return wanted
+    except InsufficientStock:
+        left = stock_available(sku_id=sku_id, channel_id=cart.channel_id)
+        held = _held_now(cart, sku_id)
+        raise Conflict(
+            f"{_label(variant)}: only {left + held} available online; "
+            f"you asked for {wanted}. Lower the quantity.",
+            field="quantity",
+            code="insufficient_stock",
+            available=left + held,
+        )
+
+
+def _held_now(cart: Cart, sku_id: int) -> int:
+    return sum(
+        Reservation.objects.filter(
+            demand_type=CART_DEMAND,
+            demand_id=cart_demand_id(cart.pk, sku_id),
+            status=Reservation.Status.ACTIVE,
+        ).values_list("quantity", flat=True)
+    )
+
+
+@transaction.atomic
+def cart_coupon_add(*, cart: Cart, code: str, customer_id: int | None = None) -> str:
+    """Keep a coupon on the cart once the pricing engine accepts it here."""
+    cart = _locked(cart)
+    normal = normalise_code(code)
+    if not normal:
+        raise ValidationFailed("coupon: type the code from your voucher.", field="coupon")
+    if normal in cart.coupon_codes:
+        return normal
+    items = [
+        QuoteItem(quantity=q, variant_id=s) for s, q in cart.lines.values_list("sku_id", "quantity")
+    ]
+    if not items:
+        raise ValidationFailed("coupon: add something to your cart first.", field="coupon")
+    result = cart_price(
+        channel_id=cart.channel_id,
+        items=items,
+        customer_id=customer_id,
+        coupon_codes=[*cart.coupon_codes, normal],
+    )
+    for rejection in result.rejected:
+        if rejection.kind == "coupon" and normalise_code(rejection.code) == normal:
+            raise ValidationFailed(f"coupon: {rejection.reason}", field="coupon")
+    cart.coupon_codes = [*cart.coupon_codes, normal]
+    cart.save(update_fields=["coupon_codes", "updated_at"])
+    return normal
+
+
+@transaction.atomic
+def cart_coupon_remove(*, cart: Cart, code: str) -> None:
+    cart = _locked(cart)
+    normal = normalise_code(code)
+    cart.coupon_codes = [c for c in cart.coupon_codes if c != normal]
+    cart.save(update_fields=["coupon_codes", "updated_at"])
+
+
+@transaction.atomic
+def cart_adopt(*, cart: Cart, customer_id: int) -> Cart:
+    """A shopper signed in: the cart becomes theirs (prices for their group)."""
+    locked = Cart.objects.select_for_update().get(pk=cart.pk)
+    if locked.customer_id != customer_id:
+        locked.customer_id = customer_id
+        locked.save(update_fields=["customer", "updated_at"])
+    return locked
