@@ -24,6 +24,7 @@ from omniretail.accounting.books_orders import (
 )
 from omniretail.accounting.books_orders import (
     on_payment_captured,
+    on_payment_received,
     on_payment_refunded,
 )
 from omniretail.accounting.books_orders import (
@@ -69,6 +70,7 @@ IN_TRANSACTION = {
     "payment.captured": [on_payment_captured],
     "payment.card_authorised": [on_payment_captured],
     "payment.refunded": [on_payment_refunded],
+    "payment.received": [on_payment_received],
     # A return or a cancellation after payment: the refund is carried out with
     # it (payments), then booked (till sales here; other orders by their invoices).
     "refund.requested": [pay_refund_requested],

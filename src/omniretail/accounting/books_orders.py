@@ -50,7 +50,7 @@ from omniretail.accounting.invoicing import (
     order_balance,
 )
 from omniretail.accounting.models import CreditNote, Invoice
-from omniretail.accounting.services import journal_post
+from omniretail.accounting.services import journal_post, tender_account
 from omniretail.accounting.taxes import CreditRequest, credit_lines
 from omniretail.core.access import SYSTEM
 from omniretail.core.models import OutboxEvent
@@ -83,14 +83,21 @@ def on_shipment_shipped(event: OutboxEvent) -> None:
         invoice_issue(order=order, actor=SYSTEM)
 
 
-def capture_book(*, order: Order, payment_id: int, amount: Decimal) -> None:
-    postings = [Posting(CARD_CLEARING, debit=amount)]
+def capture_book(
+    *, order: Order, payment_id: int, amount: Decimal, account: str = CARD_CLEARING
+) -> None:
+    """Money in for a non-till order: Dr the tender's account (card clearing,
+    or the gift card / points / store credit liability it used up) / Cr what
+    the invoices wait for (1200), the rest a customer deposit (2400)."""
+    postings = [Posting(account, debit=amount)]
     postings += _counter_postings(
         amount, order_id=order.pk, first="1200", second=CUSTOMER_DEPOSITS, debit=False
     )
     journal_post(
         date=timezone.localdate(),
-        description=f"Card payment #{payment_id} captured",
+        description=f"Payment #{payment_id} received"
+        if account != CARD_CLEARING
+        else f"Card payment #{payment_id} captured",
         reference_type="order",
         reference_id=str(order.pk),
         currency=order.currency,
@@ -258,3 +265,18 @@ def on_payment_refunded(event: OutboxEvent) -> None:
     refund_book(
         order=order, refund_id=int(p["refund_id"]), amount=Decimal(p["amount"]), account=account
     )
+
+
+def on_payment_received(event: OutboxEvent) -> None:
+    """`payment.received`: a tender other than a card paid part of an order
+    (points, gift card, store credit, on account, check). Till sales book
+    their tenders with the sale; other orders here."""
+    p = event.payload
+    order = _non_till_order(p["order_id"])
+    if order is not None:
+        capture_book(
+            order=order,
+            payment_id=p["payment_id"],
+            amount=Decimal(p["amount"]),
+            account=tender_account(p["tender"]),
+        )

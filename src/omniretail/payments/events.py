@@ -101,3 +101,16 @@ class DrawerClosed(DomainEvent):
     counted_total: str
     over_short: str
     currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentReceived(DomainEvent):
+    """A tender other than a card (cash, gift card, points, store credit,
+    check, on account) paid part of an order."""
+
+    name: ClassVar[str] = "payment.received"
+    payment_id: int
+    order_id: int
+    tender: str
+    amount: str
+    currency: str

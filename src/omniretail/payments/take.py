@@ -17,6 +17,7 @@ from django.db.models import F
 
 from omniretail.core.access import Actor
 from omniretail.core.errors import DomainError, ValidationFailed
+from omniretail.core.events import event_publish
 from omniretail.core.models import Terminal
 from omniretail.core.money import Money
 from omniretail.customers.models import Customer
@@ -35,6 +36,7 @@ from omniretail.payments.domain import (
     TenderInput,
 )
 from omniretail.payments.drawers import drawer_session_for_cash
+from omniretail.payments.events import PaymentReceived
 from omniretail.payments.models import CreditAccount, Payment
 from omniretail.payments.services import card_authorise, payments_settle
 
@@ -232,6 +234,17 @@ def payments_take(
                 exc.field = f"{field}.{exc.field}"
             raise
         plain.append(row)
-    made.extend(Payment.objects.bulk_create(plain))
+    stored = Payment.objects.bulk_create(plain)
+    for row in stored if terminal is None else ():  # a till sale books its tenders itself
+        event_publish(
+            PaymentReceived(
+                payment_id=row.pk,
+                order_id=order.pk,
+                tender=row.tender,
+                amount=format(row.amount, "f"),
+                currency=row.currency,
+            )
+        )
+    made.extend(stored)
     change = sum((s.change for s in settlements), Money.zero(order.currency))
     return Taken(sorted(made, key=lambda p: p.pk), change)

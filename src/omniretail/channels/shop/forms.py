@@ -58,6 +58,21 @@ class CheckoutForm(forms.Form):
     )
     pickup_store = forms.ChoiceField(label="Store", required=False)
     card_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=255)
+    points_amount = forms.DecimalField(
+        label="Pay with points (amount, signed-in members)",
+        required=False,
+        min_value=0,
+        decimal_places=2,
+        max_digits=10,
+    )
+    gift_card_code = forms.CharField(label="Gift card code", required=False, max_length=64)
+    gift_card_amount = forms.DecimalField(
+        label="Amount from the gift card",
+        required=False,
+        min_value=0,
+        decimal_places=2,
+        max_digits=10,
+    )
 
 
 class ReturnForm(forms.Form):

@@ -3,6 +3,8 @@ Domain errors become a message the shopper can act on (no 500s)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import messages
 from django.db.models import Sum
@@ -291,6 +293,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
             shipping_method=raw["shipping_method"],
             pickup_store=raw["pickup_store"],
             card_token=raw["card_token"],
+            points_amount=raw.get("points_amount") or Decimal(0),
+            gift_card_code=raw.get("gift_card_code") or "",
+            gift_card_amount=raw.get("gift_card_amount") or Decimal(0),
         )
         try:
             order = checkout_place(cart=current, data=data, customer_id=customer_id_of(request))

@@ -24,6 +24,7 @@ from django.db import transaction
 
 from omniretail.core.errors import Conflict, DomainError, ValidationFailed
 from omniretail.core.models import Store
+from omniretail.core.money import Money
 from omniretail.customers.services import customer_match_or_create
 from omniretail.fulfilment.services import order_route
 from omniretail.inventory.selectors import stock_available_many
@@ -39,6 +40,7 @@ from omniretail.orders.services import (
 )
 from omniretail.payments.gateways.base import GatewayError, token_check
 from omniretail.payments.services import card_authorise, card_void
+from omniretail.payments.take import TenderRequest, payments_take, tenders_check
 from omniretail.pricing.selectors import QuoteItem, cart_price
 from omniretail.pricing.services import coupon_redeem
 
@@ -60,6 +62,10 @@ class CheckoutData:
     address: dict[str, str] = field(default_factory=dict)
     shipping_method: str = ""
     pickup_store: str = ""
+    # Paid before the card: loyalty points (their money value) and a gift card.
+    points_amount: Decimal = Decimal(0)
+    gift_card_code: str = ""
+    gift_card_amount: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -250,10 +256,28 @@ def _reopen(cart: Cart, order: Order, reason: str) -> None:
         _renew(locked, force=True)
 
 
+def _other_tenders(data: CheckoutData) -> list[TenderRequest]:
+    tenders = []
+    if data.points_amount > 0:
+        tenders.append(TenderRequest(type="loyalty", amount=data.points_amount))
+    if data.gift_card_code.strip() and data.gift_card_amount > 0:
+        tenders.append(
+            TenderRequest(
+                type="gift_card", amount=data.gift_card_amount, code=data.gift_card_code.strip()
+            )
+        )
+    return tenders
+
+
 def checkout_place(*, cart: Cart, data: CheckoutData, customer_id: int | None = None) -> Order:
     """Book, pay and confirm the cart's order (see the module doc). Raises
     OutOfStock (with `short`: each line, requested and available) or
     PaymentRefused; in both cases nothing is charged and the cart stays."""
+    if data.points_amount > 0 and customer_id is None:
+        raise ValidationFailed(
+            "Sign in to pay with your points; they belong to your account.",
+            field="points_amount",
+        )
     try:
         booked = _book(cart, data, customer_id)
     except InsufficientStock:
@@ -271,23 +295,50 @@ def checkout_place(*, cart: Cart, data: CheckoutData, customer_id: int | None = 
             short=[s.__dict__ for s in short],
         )
     order = booked.order
-    try:
-        payment = card_authorise(
-            order_id=order.pk,
-            amount=order.total_gross,
-            token=data.card_token.strip(),
-            actor=SHOP_ACTOR,
-            idempotency_key=f"web-checkout-{order.external_id}",
+    others = _other_tenders(data)
+    on_card = order.total_gross - sum((t.amount for t in others), Decimal(0))
+    if on_card < 0:
+        _reopen(cart, order, "other tenders above the total")
+        raise ValidationFailed(
+            f"Points and gift card ({order.total_gross - on_card}) are more than the order "
+            f"({order.total_gross}); lower them.",
+            field="points_amount",
         )
-    except DomainError as exc:
-        _reopen(cart, order, f"payment refused: {exc.code}")
-        raise PaymentRefused(
-            f"Your card was not accepted: {exc.message} Nothing was charged; your cart is "
-            "still here.",
-            field="card",
-        )
+    payment = None
+    if on_card > 0:
+        try:
+            payment = card_authorise(
+                order_id=order.pk,
+                amount=on_card,
+                token=data.card_token.strip(),
+                actor=SHOP_ACTOR,
+                idempotency_key=f"web-checkout-{order.external_id}",
+            )
+        except DomainError as exc:
+            _reopen(cart, order, f"payment refused: {exc.code}")
+            raise PaymentRefused(
+                f"Your card was not accepted: {exc.message} Nothing was charged; your cart is "
+                "still here.",
+                field="card",
+            )
     try:
         with transaction.atomic():
+            if others:
+                # Points and gift card are debited with the confirmation: a balance
+                # that fell short in between voids the card and changes nothing.
+                payments_take(
+                    order=order,
+                    tenders=others,
+                    settlements=tenders_check(
+                        due=Money(sum((t.amount for t in others), Decimal(0)), order.currency),
+                        tenders=others,
+                        cash_rounding_step=Decimal(0),
+                        customer_id=order.customer_id,
+                    ),
+                    actor=SHOP_ACTOR,
+                    idempotency_key=f"web-checkout-{order.external_id}",
+                    customer_id=order.customer_id,
+                )
             if booked.coupons:
                 coupon_redeem(
                     codes=list(booked.coupons),
@@ -300,7 +351,8 @@ def checkout_place(*, cart: Cart, data: CheckoutData, customer_id: int | None = 
                 order_allocate(order=order, actor=SHOP_ACTOR, reason="stock held (web shop)")
             Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.ORDERED)
     except DomainError as exc:  # e.g. the coupon's last use went to someone else
-        card_void(payment=payment, actor=SHOP_ACTOR)
+        if payment is not None:
+            card_void(payment=payment, actor=SHOP_ACTOR)
         _reopen(cart, order, f"not confirmed: {exc.code}")
         raise PaymentRefused(
             f"{exc.message} Nothing was charged (the card authorisation was cancelled).",
