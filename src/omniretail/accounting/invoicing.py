@@ -37,6 +37,7 @@ from omniretail.accounting.domain import (
     ACCOUNTS_RECEIVABLE,
     COST_OF_GOODS_SOLD,
     CUSTOMER_DEPOSITS,
+    GIFT_CARD_LIABILITY,
     INVENTORY,
     SALES,
     SALES_DISCOUNTS,
@@ -234,6 +235,24 @@ def _invoice_create(
     return invoice
 
 
+def _invoice_vouchers(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
+    """Net, tax and gross of the invoice's gift card lines: a gift card sold
+    is a liability until redeemed, not revenue."""
+    line_ids = [row.get("order_line_id") for row in invoice.lines if row.get("order_line_id")]
+    vouchers = set(
+        OrderLine.objects.filter(pk__in=line_ids, sku__product__kind="gift_card").values_list(
+            "pk", flat=True
+        )
+    )
+    net = tax = gross = Decimal(0)
+    for row in invoice.lines:
+        if row.get("order_line_id") in vouchers:
+            net += Decimal(row["net"])
+            tax += Decimal(row["tax"])
+            gross += Decimal(row["gross"])
+    return net, tax, gross
+
+
 def invoice_book(invoice: Invoice) -> None:
     """Revenue and tax of an invoice of shipped goods, and their cost."""
     order_id = invoice.order_id
@@ -244,9 +263,11 @@ def invoice_book(invoice: Invoice) -> None:
         second=ACCOUNTS_RECEIVABLE,
         debit=True,
     )
+    vouchers = _invoice_vouchers(invoice)
     postings += [
-        Posting(SALES, credit=invoice.total_net),
-        Posting(VAT_PAYABLE, credit=invoice.total_tax),
+        Posting(GIFT_CARD_LIABILITY, credit=vouchers[2]),
+        Posting(SALES, credit=invoice.total_net - vouchers[0]),
+        Posting(VAT_PAYABLE, credit=invoice.total_tax - vouchers[1]),
     ]
     cost = order_shipped_cost(order_id=order_id) - order_balance(
         order_id=order_id, account=COST_OF_GOODS_SOLD

@@ -4,10 +4,12 @@ that causes them (see omniretail.wiring): nothing imports this app."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from omniretail.accounting.domain import (
@@ -34,7 +36,7 @@ from omniretail.core.errors import ValidationFailed
 from omniretail.core.models import Company, OutboxEvent, Terminal
 from omniretail.core.series import series_take
 from omniretail.inventory.models import StockMove
-from omniretail.orders.models import Order
+from omniretail.orders.models import Order, OrderLine
 from omniretail.payments.models import Payment
 
 
@@ -195,6 +197,22 @@ def tender_account(tender: str) -> str:
     return account
 
 
+@dataclass(frozen=True)
+class Vouchers:
+    net: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    gross: Decimal = Decimal(0)
+
+
+def sale_vouchers(*, order_id: int) -> Vouchers:
+    """What an order's gift card lines add up to (they are booked as the
+    gift card liability, not as sales)."""
+    totals = OrderLine.objects.filter(order_id=order_id, sku__product__kind="gift_card").aggregate(
+        net=Sum("net"), tax=Sum("tax"), gross=Sum("gross")
+    )
+    return Vouchers(*(totals[k] or Decimal(0) for k in ("net", "tax", "gross")))
+
+
 def sale_book(*, order: Order, payments: list[Payment], reference: str) -> JournalEntry:
     """Dr each tender's account (cash, card clearing, the gift card, store
     credit or points liability it used up, checks, receivables); Cr sales
@@ -204,8 +222,11 @@ def sale_book(*, order: Order, payments: list[Payment], reference: str) -> Journ
         postings.append(Posting(tender_account(p.tender), debit=p.amount + p.rounding))
         if p.rounding:
             postings.append(Posting(CASH_ROUNDING, credit=p.rounding))
-    postings.append(Posting(SALES, credit=order.total_net))
-    postings.append(Posting(VAT_PAYABLE, credit=order.total_tax))
+    # Gift cards sold are a liability until redeemed, not revenue (no VAT).
+    vouchers = sale_vouchers(order_id=order.pk)
+    postings.append(Posting(GIFT_CARD_LIABILITY, credit=vouchers.gross))
+    postings.append(Posting(SALES, credit=order.total_net - vouchers.net))
+    postings.append(Posting(VAT_PAYABLE, credit=order.total_tax - vouchers.tax))
     cost = order_cost_of_goods(order_id=order.pk)
     if cost:
         postings.append(Posting(COST_OF_GOODS_SOLD, debit=cost))

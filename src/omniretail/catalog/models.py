@@ -40,6 +40,10 @@ class Category(models.Model):
 
 
 class Product(models.Model):
+    class Kind(models.TextChoices):
+        GOODS = "goods", "Goods (stocked)"
+        GIFT_CARD = "gift_card", "Gift card (a voucher issued when sold; no stock, no VAT)"
+
     class StockPolicy(models.TextChoices):
         REFUSE = "refuse", "Refuse when out of stock"
         BACKORDER = "backorder", "Take backorders"
@@ -62,6 +66,12 @@ class Product(models.Model):
     )
     expected_date = models.DateField(
         null=True, blank=True, help_text="When pre-ordered goods are expected."
+    )
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.GOODS,
+        help_text="A gift card is sold at its face value and issued as a card when paid.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

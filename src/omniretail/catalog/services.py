@@ -32,9 +32,15 @@ def product_create(
     brand: str = "",
     description: str = "",
     actor: Actor = SYSTEM,
+    kind: str = Product.Kind.GOODS,
 ) -> Product:
     """Create a product with its SKUs; every barcode is checked first so a bad
-    one changes nothing."""
+    one changes nothing. `kind` "gift_card": a voucher sold at face value,
+    issued as a card when paid (no stock; give it a 0 % tax class)."""
+    if kind not in Product.Kind.values:
+        raise ValidationFailed(
+            f"kind must be one of {', '.join(Product.Kind.values)} (got {kind!r}).", field="kind"
+        )
     require(actor, "catalog.write")
     if not variants:
         raise ValidationFailed(
@@ -61,6 +67,7 @@ def product_create(
         category=category,
         brand=brand,
         description=description,
+        kind=kind,
     )
     Variant.objects.bulk_create(
         [

@@ -112,6 +112,10 @@ class SaleOut(Schema):
     promotions: list[dict] = []
     replayed: bool
     warnings: list[str]
+    gift_cards: list[dict] = Field(
+        default_factory=list,
+        description="Gift cards sold: code (shown this once, print it), last4, amount",
+    )
 
 
 def sale_out(result: SaleResult) -> dict:
@@ -212,8 +216,11 @@ def sale_create(request: HttpRequest, payload: SaleIn) -> Status:
             offline=OfflineSale(**payload.offline.dict()) if payload.offline else None,
             actor=actor,
         )
+        issued.extend(result.gift_cards)
         return (200 if result.replayed else 201), sale_out(result)
 
+    # Gift card codes are shown once: kept out of the stored (replayable) response.
+    issued: list[dict[str, str]] = []
     result = idempotent_call(
         scope=actor.idempotency_scope,
         key=idempotency_key(request),
@@ -221,6 +228,7 @@ def sale_create(request: HttpRequest, payload: SaleIn) -> Status:
         effect=effect,
     )
     body = dict(result.body)
+    body["gift_cards"] = issued
     if result.replayed:
         body["replayed"] = True
     return Status(200 if result.replayed else result.status, body)

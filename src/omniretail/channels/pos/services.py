@@ -7,16 +7,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from omniretail.accounting.models import Receipt
 from omniretail.accounting.selectors import receipt_for_order
-from omniretail.catalog.models import Variant
+from omniretail.catalog.models import Product, Variant
 from omniretail.catalog.selectors import variants_by_code
-from omniretail.core.access import Actor, actor_for_user, require
+from omniretail.core.access import SYSTEM, Actor, actor_for_user, require
 from omniretail.core.audit import audit_record
 from omniretail.core.errors import Conflict, PermissionDenied, ValidationFailed
 from omniretail.core.events import event_publish
@@ -33,7 +32,7 @@ from omniretail.inventory.services import (
     stock_moves_post,
 )
 from omniretail.loyalty.domain import Reference
-from omniretail.loyalty.services import points_earn
+from omniretail.loyalty.services import giftcard_issue, points_earn
 from omniretail.orders.domain import priced_from_engine
 from omniretail.orders.events import SaleCompleted
 from omniretail.orders.models import Order
@@ -45,6 +44,7 @@ from omniretail.pricing.selectors import QuoteItem, cart_price
 from omniretail.pricing.services import coupon_redeem
 
 CENT = Decimal("0.01")
+GIFT_CARD_KIND = Product.Kind.GIFT_CARD
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,8 @@ class SaleResult:
     change: Money
     replayed: bool = False
     negative_stock: list[str] = field(default_factory=list)
+    # Gift cards sold: code (shown this once, never stored), last4, amount.
+    gift_cards: list[dict[str, str]] = field(default_factory=list)
 
 
 def _resolve_lines(lines: list[SaleLine]) -> tuple[list[tuple[int, int]], dict]:
@@ -140,10 +142,6 @@ def _resolve_lines(lines: list[SaleLine]) -> tuple[list[tuple[int, int]], dict]:
             errors=errors,
         )
     return resolved, {v.pk: v for v in found.values()}
-
-
-def _discount_limit() -> Decimal:
-    return Decimal(str(getattr(settings, "OMNI_CASHIER_MAX_DISCOUNT_PERCENT", "10")))
 
 
 def _manual_discounts(
@@ -201,17 +199,26 @@ def _discount_check(
     base: Decimal,
     approved_by_id: int | None,
     reason: str,
+    cashier_id: int | None = None,
 ) -> str:
-    """Staff discounts above the cashier's limit need a manager's approval;
-    returns the approver's label (audit-logged by the caller) or ''."""
+    """Staff discounts above the limit of the one who gives them (the signed-in
+    cashier, else the acting user; a key rings up for a cashier) need a
+    manager's approval; the limit per role is the till's (DiscountLimit).
+    Returns the approver's label (audit-logged by the caller) or ''."""
     if not given:
         return ""
     percent = (given / base * 100) if base else Decimal(100)
-    if percent <= _discount_limit():
+    giver = actor
+    if cashier_id is not None:
+        user = get_user_model().objects.filter(pk=cashier_id, is_active=True).first()
+        if user is not None:
+            giver = actor_for_user(user)
+    limit, role = discount_limit_of(giver, terminal.store_id)
+    if percent <= limit:
         return ""
     if approved_by_id is None:
         raise PermissionDenied(
-            f"A discount of {percent:.1f}% is above the cashier's {_discount_limit()}%: a "
+            f"A discount of {percent:.1f}% is above the {role.replace('_', ' ')}'s {limit}%: a "
             "manager must approve it (manager PIN).",
             field="approved_by",
             code="approval_needed",
@@ -325,6 +332,7 @@ def pos_sale_record(
             base=sum(amounts, Decimal(0)),
             approved_by_id=discount_approved_by,
             reason=discount_reason,
+            cashier_id=cashier_id,
         )
     quote = _price(
         terminal=terminal,
@@ -407,7 +415,13 @@ def pos_sale_record(
         )
     # A kit leaves as its components; the kit itself holds no stock.
     customer_place = location_virtual(Location.Kind.CUSTOMER)
-    goods = kit_expand([(line.sku_id, line.quantity) for line in priced], kit_components(variants))
+    # Gift cards are vouchers, not goods: no stock leaves; each unit is issued.
+    vouchers = {pk for pk, v in variants.items() if v.product.kind == GIFT_CARD_KIND}
+    goods = kit_expand(
+        [(line.sku_id, line.quantity) for line in priced if line.sku_id not in vouchers],
+        kit_components(variants),
+    )
+    gift_cards = _gift_cards_issue(order, vouchers, actor) if vouchers else []
     negatives = stock_moves_post(
         moves=[MoveSpec(sku_id, shop_floor.pk, customer_place.pk, qty) for sku_id, qty in goods],
         actor=actor,
@@ -459,7 +473,28 @@ def pos_sale_record(
         receipt=receipt,
         change=taken.change,
         negative_stock=negative_report,
+        gift_cards=gift_cards,
     )
+
+
+def _gift_cards_issue(order: Order, vouchers: set[int], actor: Actor) -> list[dict[str, str]]:
+    """One card per gift card unit sold, loaded with what the unit was paid
+    (its share of the line); the plain codes are returned once, to print."""
+    issued: list[dict[str, str]] = []
+    for line in order.lines.filter(sku_id__in=vouchers).order_by("line_no"):
+        for n, value in enumerate(
+            allocate(Money(line.gross, order.currency), [Decimal(1)] * line.quantity), 1
+        ):
+            card, code = giftcard_issue(
+                amount=value.amount,
+                currency=order.currency,
+                reference=Reference("order_line", f"{line.pk}-{n}"),
+                actor=SYSTEM,
+                sold=True,
+                store_id=order.store_id,
+            )
+            issued.append({"code": code, "last4": card.last4, "amount": format(value.amount, "f")})
+    return issued
 
 
 def _cashier_label(cashier_id: int | None, terminal: Terminal) -> str:

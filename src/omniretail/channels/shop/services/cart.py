@@ -94,7 +94,8 @@ def _renew(cart: Cart, *, force: bool = False) -> list[int]:
     now = timezone.now()
     if not force and not hold_needs_renewal(cart.holds_expire_at, now):
         return []
-    lines = list(cart.lines.order_by("sku_id"))
+    # Gift cards are vouchers issued when paid: nothing to hold.
+    lines = list(cart.lines.exclude(sku__product__kind="gift_card").order_by("sku_id"))
     cart_holds_release(cart=cart, sku_ids=[ln.sku_id for ln in lines])
     cart.holds_expire_at = hold_expiry(now)
     cart.save(update_fields=["holds_expire_at", "updated_at"])
@@ -163,7 +164,8 @@ def cart_line_set(*, cart: Cart, sku_id: int, quantity: int, add: bool = False) 
             else:
                 line.quantity = wanted
                 line.save(update_fields=["quantity"])
-            _hold(cart, sku_id, wanted)
+            if variant.product.kind != "gift_card":  # a voucher is issued when paid
+                _hold(cart, sku_id, wanted)
             return wanted
     except InsufficientStock:
         left = stock_available(sku_id=sku_id, channel_id=cart.channel_id)

@@ -18,17 +18,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 
 from omniretail.core.errors import Conflict, DomainError, ValidationFailed
 from omniretail.core.models import Store
-from omniretail.core.money import Money
+from omniretail.core.money import Money, allocate
 from omniretail.customers.services import customer_match_or_create
 from omniretail.fulfilment.services import order_route
 from omniretail.inventory.selectors import stock_available_many
 from omniretail.inventory.services import InsufficientStock
+from omniretail.loyalty.domain import Reference
+from omniretail.loyalty.services import giftcard_issue
 from omniretail.orders.models import Order
 from omniretail.orders.services import (
     NewLine,
@@ -37,6 +41,7 @@ from omniretail.orders.services import (
     order_cancel,
     order_confirm,
     order_create_with_lines,
+    order_lines_fulfilled,
 )
 from omniretail.payments.gateways.base import GatewayError, token_check
 from omniretail.payments.services import card_authorise, card_void
@@ -231,10 +236,12 @@ def _book(cart: Cart, data: CheckoutData, customer_id: int | None) -> _Booked:
             ),
             actor=SHOP_ACTOR,
         )
+        vouchers = {ln.sku_id for ln in lines if ln.sku.product.kind == "gift_card"}
         decision = order_route(
             order=order,
             actor=SHOP_ACTOR,
-            new_lines=order_lines,
+            # Gift cards are issued when paid, not picked from a shelf.
+            new_lines=[ln for ln in order_lines if ln.sku_id not in vouchers],
             sku_codes={ln.sku_id: ln.sku.sku for ln in lines},
         )
         cart.status = Cart.Status.CHECKING_OUT
@@ -254,6 +261,50 @@ def _reopen(cart: Cart, order: Order, reason: str) -> None:
         locked.order = None
         locked.save(update_fields=["status", "order", "updated_at"])
         _renew(locked, force=True)
+
+
+def _vouchers_issue(order: Order, email: str) -> None:
+    """Gift cards bought online: one card per unit, loaded with what it was
+    paid, delivered at once (the lines are fulfilled) and e-mailed to the
+    buyer after commit. The codes are never stored: only their hashes."""
+    lines = list(order.lines.filter(sku__product__kind="gift_card").order_by("line_no"))
+    if not lines:
+        return
+    issued: list[tuple[str, str]] = []
+    for line in lines:
+        shares = allocate(Money(line.gross, order.currency), [Decimal(1)] * line.quantity)
+        for n, value in enumerate(shares, 1):
+            _card, code = giftcard_issue(
+                amount=value.amount,
+                currency=order.currency,
+                reference=Reference("order_line", f"{line.pk}-{n}"),
+                actor=SHOP_ACTOR,
+                sold=True,
+            )
+            issued.append((code, format(value.amount, "f")))
+    order_lines_fulfilled(
+        order=order,
+        quantities={line.pk: line.quantity for line in lines},
+        actor=SHOP_ACTOR,
+        reason="gift cards issued",
+    )
+    body = "\n".join(
+        [
+            f"Your gift card{'s' if len(issued) > 1 else ''} from order {order.external_id}:",
+            "",
+            *(f"  {code}  —  {amount} {order.currency}" for code, amount in issued),
+            "",
+            "Spend it online or in any of our stores. Keep the code safe: it is the card.",
+        ]
+    )
+    transaction.on_commit(
+        lambda: send_mail(
+            f"Your gift card{'s' if len(issued) > 1 else ''}",
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            [email],
+        )
+    )
 
 
 def _other_tenders(data: CheckoutData) -> list[TenderRequest]:
@@ -349,6 +400,7 @@ def checkout_place(*, cart: Cart, data: CheckoutData, customer_id: int | None = 
             order_confirm(order=order, actor=SHOP_ACTOR, payment_status="authorized")
             if not booked.backordered:
                 order_allocate(order=order, actor=SHOP_ACTOR, reason="stock held (web shop)")
+            _vouchers_issue(order, data.email.strip())
             Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.ORDERED)
     except DomainError as exc:  # e.g. the coupon's last use went to someone else
         if payment is not None:
