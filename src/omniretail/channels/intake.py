@@ -25,6 +25,7 @@ from omniretail.orders.services import (
     NewOrder,
     order_create_with_lines,
 )
+from omniretail.pricing.selectors import QuoteItem, cart_price
 
 ADDRESS_FIELDS = ("name", "line1", "postcode", "city", "country")
 PAYMENT_STATES = ("unpaid", "authorized", "paid")
@@ -83,6 +84,14 @@ def _errors(data: IntakeOrder) -> tuple[list[dict[str, str]], dict, Store | None
             bad(f"lines[{i}].quantity", f"must be a whole number above 0 (got {line.quantity})")
         if line.unit_price is not None and line.unit_price < 0:
             bad(f"lines[{i}].unit_price", "must be 0 or more")
+    priced = [ln.unit_price is not None for ln in data.lines]
+    if any(priced) and not all(priced):
+        first = priced.index(False)
+        bad(
+            f"lines[{first}].unit_price",
+            "give unit_price on every line (the channel's own prices) or on none (our "
+            "price lists and promotions)",
+        )
     found = variants_by_code(
         skus=[ln.sku for ln in data.lines if ln.sku],
         barcodes=[ln.barcode for ln in data.lines if ln.barcode],
@@ -161,6 +170,17 @@ def order_intake(*, channel: Channel, data: IntakeOrder, actor: Actor) -> Intake
         (found[ln.sku or ln.barcode or ""].product.tax_class.rate for ln in data.lines),
         default=Decimal(0),
     )
+    # The channel's own prices (a marketplace), or ours: the one pricing engine.
+    quote = None
+    if data.lines and all(ln.unit_price is None for ln in data.lines):
+        quote = cart_price(
+            channel_id=channel.pk,
+            items=[
+                QuoteItem(quantity=ln.quantity, variant_id=found[ln.sku or ln.barcode or ""].pk)
+                for ln in data.lines
+            ],
+            customer_id=customer.pk if customer else None,
+        )
     new = NewOrder(
         channel=channel,
         external_id=data.external_id,
@@ -187,6 +207,7 @@ def order_intake(*, channel: Channel, data: IntakeOrder, actor: Actor) -> Intake
         # Shipping is taxed at the highest rate of the goods it carries (EU practice).
         shipping_tax_rate=standard_rate,
         payment_status=data.payment_status,
+        pricing=quote,
     )
     try:
         order, lines = order_create_with_lines(new=new, actor=actor)

@@ -309,6 +309,58 @@ ADMIN_PERMISSIONS: dict[Role, list[str]] = {
 }
 
 
+# The ledgers, documents and rules added by loyalty, payments, accounting and
+# pricing: store managers and accountants read them; cashiers see the
+# customer-facing ones (gift cards, loyalty accounts, price lists).
+_MONEY_RECORDS = [
+    ("loyalty", "loyaltyaccount"),
+    ("loyalty", "loyaltyentry"),
+    ("loyalty", "giftcard"),
+    ("loyalty", "giftcardentry"),
+    ("loyalty", "storecreditaccount"),
+    ("loyalty", "storecreditentry"),
+    ("payments", "refund"),
+    ("payments", "drawersession"),
+    ("payments", "drawermovement"),
+    ("payments", "zreport"),
+    ("payments", "creditaccount"),
+    ("accounting", "invoice"),
+    ("accounting", "creditnote"),
+    ("accounting", "closing"),
+]
+_PRICING_RULES = [
+    ("pricing", "pricelist"),
+    ("pricing", "pricelistentry"),
+    ("pricing", "campaign"),
+    ("pricing", "sourcecode"),
+    ("pricing", "promotion"),
+    ("pricing", "coupon"),
+    ("pricing", "couponredemption"),
+    ("loyalty", "loyaltyprogram"),
+    ("loyalty", "earningrule"),
+    ("customers", "customergroup"),
+]
+ADMIN_PERMISSIONS[CASHIER] += _model_perms(
+    [
+        ("loyalty", "loyaltyaccount"),
+        ("loyalty", "giftcard"),
+        ("pricing", "promotion"),
+        ("pricing", "pricelist"),
+    ],
+    ["view"],
+)
+ADMIN_PERMISSIONS[STORE_MANAGER] += _model_perms(_MONEY_RECORDS + _PRICING_RULES, ["view"])
+ADMIN_PERMISSIONS[ACCOUNTANT] += _model_perms(
+    [
+        *_MONEY_RECORDS,
+        *_PRICING_RULES,
+        ("payments", "webhookevent"),
+        ("accounting", "regionaltaxrate"),
+    ],
+    ["view"],
+)
+
+
 def role_admin_permissions(role: Role) -> set[str]:
     """Django admin permissions ("app.codename") a role grants."""
     return set(ADMIN_PERMISSIONS.get(role, ()))
