@@ -102,3 +102,4 @@ from omniretail.customers.api import router as customers_router  # noqa: E402
 api.add_router("/customers", customers_router)
 api.add_router("/customers", customer_history_router)
 api.add_router("/pos", "omniretail.channels.pos.api_terminal.router")  # the till: api_terminal.py
+api.add_router("/reports", "omniretail.reporting.api.router")  # campaign report: reporting/api.py

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "omniretail.accounting",
     "omniretail.channels",
     "omniretail.channels.shop",
+    "omniretail.reporting",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +214,8 @@ STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 OMNI_TEST_GATEWAY_WEBHOOK_SECRET = os.environ.get("OMNI_TEST_GATEWAY_WEBHOOK_SECRET", "")
 # A cashier refunds up to this much per order without a manager's approval.
 OMNI_CASHIER_REFUND_LIMIT = os.environ.get("OMNI_CASHIER_REFUND_LIMIT", "50.00")
+# Staff discounts above this percent need a manager (the till's per-role limits override it).
+OMNI_CASHIER_MAX_DISCOUNT_PERCENT = os.environ.get("OMNI_CASHIER_MAX_DISCOUNT_PERCENT", "10")
 if OMNI_GATEWAY == "stripe" and PRODUCTION and not (STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET):
     raise ImproperlyConfigured(
         "OMNI_GATEWAY=stripe needs STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET in the environment."

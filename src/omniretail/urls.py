@@ -21,3 +21,4 @@ urlpatterns = [
 urlpatterns.append(path("shop/", include("omniretail.channels.shop.urls")))
 urlpatterns.append(path("pos/", include("omniretail.channels.pos.urls")))  # the till PWA
 urlpatterns.append(path("backoffice/customers/", include("omniretail.channels.customer_urls")))
+urlpatterns.append(path("backoffice/reports/", include("omniretail.reporting.urls")))
