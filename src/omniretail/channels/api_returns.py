@@ -13,6 +13,7 @@ from uuid import UUID
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from omniretail.channels.pos.till import refund_override_proven
 from omniretail.core.access import Actor, require_in
 from omniretail.core.api_auth import idempotency_key, request_actor
 from omniretail.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -48,6 +49,11 @@ class ReturnIn(Schema):
     reason: str = ""
     client_uuid: UUID | None = Field(
         None, description="Made by the till; a resend returns the first return"
+    )
+    approved_by_user_id: int | None = Field(
+        None,
+        description="The store manager (user id) who approved a refund above the cashier's "
+        "limit (OMNI_CASHIER_REFUND_LIMIT); the till gets it from a manager PIN override",
     )
 
 
@@ -217,6 +223,12 @@ def return_create(request: HttpRequest, payload: ReturnIn) -> Status:
     location = _location(payload.location)
     channel = _channel(actor, payload.channel, location, order)
     lines = _request_lines(order, payload.lines)
+    if payload.approved_by_user_id is not None and actor.terminal_id is not None:
+        refund_override_proven(
+            terminal_id=actor.terminal_id,
+            manager_id=payload.approved_by_user_id,
+            order_id=order.pk,
+        )
 
     def effect() -> tuple[int, dict]:
         try:
@@ -229,6 +241,7 @@ def return_create(request: HttpRequest, payload: ReturnIn) -> Status:
                 refund_method=payload.refund_method,
                 reason=payload.reason,
                 client_uuid=payload.client_uuid,
+                approved_by_user_id=payload.approved_by_user_id,
             )
         except DuplicateReturn as dup:
             return 200, return_out(dup.existing, replayed=True)

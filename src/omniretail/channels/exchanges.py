@@ -125,14 +125,16 @@ def exchange_at_till(
     client_uuid: UUID,
     refund_method: str = Return.RefundMethod.ORIGINAL,
     reason: str = "exchange",
+    approved_by_user_id: int | None = None,
 ) -> ExchangeResult:
     """Take goods of `order` back onto this store's shelf and hand over the
     replacement (sku_id, quantity) lines as a new carry-out order on the
     till's channel. The customer pays the difference with `tenders` when the
     replacement costs more (no tenders otherwise); when it costs less, the rest
     is refunded on the original order by `refund_method` ('original' or
-    'store_credit'). A resend with the same client UUID returns the first
-    exchange. Refused input changes nothing."""
+    'store_credit'; a refund above the cashier's limit needs
+    `approved_by_user_id`, a store manager). A resend with the same client
+    UUID returns the first exchange. Refused input changes nothing."""
     floor = _check_till(terminal, actor)
     if refund_method not in MONEY_BACK_METHODS:
         raise ValidationFailed(
@@ -259,6 +261,7 @@ def exchange_at_till(
                 requested_by_key=actor.api_key_prefix,
                 at_store_id=terminal.store_id,
                 terminal_id=terminal.pk,
+                approved_by_user_id=approved_by_user_id,
             )
         )
     event_publish(

@@ -49,8 +49,11 @@ class TenderIn(Schema):
 class OfflineIn(Schema):
     receipt_number: int = Field(..., description="The number the till gave the sale offline")
     previous_hash: str
-    hash: str
+    hash: str = Field(..., description="sha256 of previous_hash + the sale's document")
     sold_at: datetime
+    total_gross: Decimal | None = Field(
+        None, description="The total the till charged (covered by the hash)"
+    )
 
 
 class SaleIn(Schema):

@@ -12,15 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from omniretail.accounting.models import Receipt
+from omniretail.channels.exchanges import exchange_at_till
 from omniretail.channels.models import CashierPin
 from omniretail.channels.pos import till_selectors as sel
+from omniretail.channels.pos.services import Tender
 from omniretail.channels.pos.till import (
     Cashier,
     cashier_of,
@@ -29,15 +32,19 @@ from omniretail.channels.pos.till import (
     cashier_sign_out,
     manager_override,
     receipt_email,
+    refund_override,
+    refund_override_proven,
 )
-from omniretail.core.access import Actor
+from omniretail.core.access import Actor, require
 from omniretail.core.api_auth import request_actor
-from omniretail.core.errors import NotFound, PermissionDenied
+from omniretail.core.errors import NotFound, PermissionDenied, ValidationFailed
 from omniretail.core.models import StaffMembership, Terminal
 from omniretail.customers.models import Customer
 from omniretail.fulfilment.models import Shipment
 from omniretail.fulfilment.shipping import pickup_hand_over
 from omniretail.loyalty.selectors import loyalty_summary
+from omniretail.orders.models import Order
+from omniretail.orders.returns import ExchangeQuote, ReturnRequestLine, exchange_quote
 
 router = Router(tags=["pos till"])
 
@@ -150,11 +157,15 @@ def sign_out(request: HttpRequest) -> dict[str, int]:
 
 
 class OverrideIn(Schema):
+    kind: str = Field("discount", description="'discount' (percent) or 'refund' (amount)")
     manager_id: int
     pin: str = Field(..., min_length=1, max_length=16)
-    percent: Decimal = Field(..., description="The discount asked for, in percent")
+    percent: Decimal | None = Field(None, description="discount: the discount asked, in percent")
+    amount: Decimal | None = Field(None, description="refund: the refund to approve")
     reason: str = Field(..., max_length=300)
-    sale_ref: str = Field("", max_length=64, description="The sale's client UUID")
+    sale_ref: str = Field(
+        "", max_length=64, description="The sale's client UUID, or the order taken back"
+    )
 
 
 class OverrideOut(Schema):
@@ -166,19 +177,39 @@ class OverrideOut(Schema):
 
 @router.post("/overrides", response=OverrideOut)
 def override(request: HttpRequest, payload: OverrideIn) -> dict[str, Any]:
-    """A manager's PIN lets the signed-in cashier give a larger discount;
-    audit-logged (action pos.discount_override) with both people and why."""
+    """A manager's PIN lets the signed-in cashier give a larger discount
+    (kind 'discount', audit action pos.discount_override) or a refund above
+    the cashier's refund limit (kind 'refund', pos.refund_override: send the
+    manager as the return's `approved_by_user_id`); both people and why are
+    audit-logged."""
     _, terminal = _till(request)
     cashier = _cashier(request, terminal)
-    result = manager_override(
-        terminal=terminal,
-        cashier=cashier,
-        manager_id=payload.manager_id,
-        pin=payload.pin,
-        percent=payload.percent,
-        reason=payload.reason,
-        sale_ref=payload.sale_ref,
-    )
+    if payload.kind == "refund":
+        if payload.amount is None:
+            raise ValidationFailed("amount: give the refund to approve.", field="amount")
+        result = refund_override(
+            terminal=terminal,
+            cashier=cashier,
+            manager_id=payload.manager_id,
+            pin=payload.pin,
+            amount=payload.amount,
+            reason=payload.reason,
+            sale_ref=payload.sale_ref,
+        )
+    elif payload.kind == "discount":
+        if payload.percent is None:
+            raise ValidationFailed("percent: give the discount to approve.", field="percent")
+        result = manager_override(
+            terminal=terminal,
+            cashier=cashier,
+            manager_id=payload.manager_id,
+            pin=payload.pin,
+            percent=payload.percent,
+            reason=payload.reason,
+            sale_ref=payload.sale_ref,
+        )
+    else:
+        raise ValidationFailed("kind: use 'discount' or 'refund'.", field="kind")
     return {
         "override_id": result.audit_id,
         "manager_id": result.manager_id,
@@ -283,6 +314,141 @@ def orders_find(request: HttpRequest, q: str = "") -> list[dict[str, Any]]:
     Each line says how many units can still come back."""
     actor, _ = _till(request)
     return sel.orders_find(actor=actor, q=q)
+
+
+# --- exchanges --------------------------------------------------------------------------
+
+
+class ExchangeReturnLineIn(Schema):
+    line_id: int = Field(..., description="The order line coming back")
+    quantity: int = Field(..., description="Units coming back, above 0")
+    condition: str = Field("restock", description="'restock' or 'scrap'")
+    reason: str = ""
+
+
+class ReplacementLineIn(Schema):
+    sku: str | None = Field(None, description="SKU handed over instead; or give barcode")
+    barcode: str | None = None
+    quantity: int = Field(1, description="Units handed over, above 0")
+
+
+class ExchangeQuoteIn(Schema):
+    order_id: int
+    return_lines: list[ExchangeReturnLineIn]
+    replacement_lines: list[ReplacementLineIn]
+
+
+class ExchangeTenderIn(Schema):
+    type: str = Field("cash", description="cash (the difference is paid in cash)")
+    amount: Decimal
+
+
+class ExchangeIn(ExchangeQuoteIn):
+    client_uuid: UUID = Field(..., description="Made by the till; a resend returns the first")
+    tenders: list[ExchangeTenderIn] = Field(
+        default_factory=list, description="Only when the replacement costs more"
+    )
+    refund_method: str = Field(
+        "original", description="When it costs less: 'original' or 'store_credit'"
+    )
+    approved_by_user_id: int | None = Field(
+        None, description="Manager who approved (PIN override) a refund above the limit"
+    )
+
+
+class ExchangeQuoteOut(Schema):
+    currency: str
+    refund_total: Decimal
+    replacement_total: Decimal
+    customer_pays: Decimal
+    store_refunds: Decimal
+
+
+class ExchangeOut(ExchangeQuoteOut):
+    return_number: str
+    order_id: int
+    replacement_order_id: int
+    change: Decimal
+    replayed: bool
+
+
+def _quote_out(quote: ExchangeQuote) -> dict[str, Any]:
+    return {
+        "currency": quote.refund_total.currency,
+        "refund_total": quote.refund_total.amount,
+        "replacement_total": quote.replacement_total.amount,
+        "customer_pays": quote.customer_pays.amount,
+        "store_refunds": quote.store_refunds.amount,
+    }
+
+
+def _exchange_input(
+    payload: ExchangeQuoteIn,
+) -> tuple[Order, list[ReturnRequestLine], list[tuple[int, int]]]:
+    order = Order.objects.select_related("channel__company").filter(pk=payload.order_id).first()
+    if order is None:
+        raise NotFound(f"No order #{payload.order_id}; find it again.", field="order_id")
+    back = [
+        ReturnRequestLine(ln.line_id, ln.quantity, ln.condition, ln.reason)
+        for ln in payload.return_lines
+    ]
+    out = sel.replacement_lines_resolve(
+        lines=[(ln.sku, ln.barcode, ln.quantity) for ln in payload.replacement_lines]
+    )
+    return order, back, out
+
+
+@router.post("/exchanges/quote", response=ExchangeQuoteOut)
+def exchange_quote_view(request: HttpRequest, payload: ExchangeQuoteIn) -> dict[str, Any]:
+    """What an exchange comes to, before anything is written: the returned
+    lines' value against the replacement at today's prices; who pays whom."""
+    actor, terminal = _till(request)
+    _cashier(request, terminal)
+    order, back, out = _exchange_input(payload)
+    require(actor, "orders.read")
+    return _quote_out(exchange_quote(order=order, return_lines=back, replacement_lines=out))
+
+
+@router.post("/exchanges", response={201: ExchangeOut, 200: ExchangeOut})
+def exchange_create(request: HttpRequest, payload: ExchangeIn) -> Status:
+    """Exchange at this till: the chosen lines come back on the shelf, the
+    replacement goes out as a new sale; the customer pays the difference in
+    cash, or the store refunds it (`refund_method`). 201; a resend with the
+    same client_uuid returns the first exchange (200)."""
+    actor, terminal = _till(request)
+    _cashier(request, terminal)
+    bad = [i for i, t in enumerate(payload.tenders) if t.type != "cash"]
+    if bad:
+        raise ValidationFailed(
+            f"tenders[{bad[0]}].type: the difference of an exchange is paid in cash at the "
+            "till for now; take cash.",
+            field=f"tenders[{bad[0]}].type",
+        )
+    order, back, out = _exchange_input(payload)
+    if payload.approved_by_user_id is not None:
+        refund_override_proven(
+            terminal_id=terminal.pk, manager_id=payload.approved_by_user_id, order_id=order.pk
+        )
+    result = exchange_at_till(
+        terminal=terminal,
+        order=order,
+        return_lines=back,
+        replacement_lines=out,
+        tenders=[Tender("cash", t.amount) for t in payload.tenders],
+        actor=actor,
+        client_uuid=payload.client_uuid,
+        refund_method=payload.refund_method,
+        approved_by_user_id=payload.approved_by_user_id,
+    )
+    body = {
+        **_quote_out(result.quote),
+        "return_number": result.returned.number,
+        "order_id": order.pk,
+        "replacement_order_id": result.replacement.pk,
+        "change": result.change.amount,
+        "replayed": result.replayed,
+    }
+    return Status(200 if result.replayed else 201, body)
 
 
 class EmailIn(Schema):

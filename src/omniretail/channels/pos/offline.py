@@ -3,12 +3,14 @@ chained (static/pos/sale.js `offlineDocument`) and its check on the server.
 
 The device cannot know the order id the server will give, so it chains its
 own receipt document: the fields below, hashed with core.fiscal.chain_hash
-(the JS port gives the same bytes). The server verifies each synced sale's
-hash and its link to the previous one before accepting its number.
+(the JS port gives the same bytes). On sync the server recomputes each sale's
+hash (pos_sale_record) and checks its link to the previous one; what does not
+match is flagged on the order for the store manager, never refused.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -24,7 +26,7 @@ def offline_document(sale: Mapping[str, Any], *, terminal: str, full_number: str
         "number": int(offline["receipt_number"]),
         "full_number": full_number,
         "client_uuid": str(sale["client_uuid"]),
-        "sold_at": offline["sold_at"],
+        "sold_at": _instant(offline["sold_at"]),
         "cashier_id": sale.get("cashier_id"),
         "customer_id": sale.get("customer_id"),
         "lines": [
@@ -41,6 +43,12 @@ def offline_document(sale: Mapping[str, Any], *, terminal: str, full_number: str
             {"type": t["type"], "amount": Decimal(str(t["amount"]))} for t in sale["tenders"]
         ],
     }
+
+
+def _instant(value: str | dt.datetime) -> dt.datetime:
+    """The moment of the sale, whatever its text: the hash covers the instant
+    (canonical UTC with microseconds), so "…Z" and "…+00:00" agree."""
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
 
 
 def offline_hash_check(sale: Mapping[str, Any], *, terminal: str, full_number: str) -> str | None:

@@ -15,6 +15,8 @@ from omniretail.accounting.models import Receipt
 from omniretail.accounting.selectors import receipt_for_order
 from omniretail.catalog.models import Product, Variant
 from omniretail.catalog.selectors import variants_by_code
+from omniretail.channels.pos.offline import offline_hash_check
+from omniretail.channels.pos.till import discount_limit_of
 from omniretail.core.access import SYSTEM, Actor, actor_for_user, require
 from omniretail.core.audit import audit_record
 from omniretail.core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -77,6 +79,7 @@ class OfflineSale:
     previous_hash: str
     hash: str
     sold_at: dt.datetime
+    total_gross: Decimal | None = None  # what the till charged; covered by the hash
 
 
 @dataclass(frozen=True)
@@ -368,7 +371,19 @@ def pos_sale_record(
             field="terminal",
         )
     cashier = _cashier_label(cashier_id, terminal)
-    flags = _offline_flags(terminal, offline) if offline is not None else []
+    flags: list[str] = []
+    if offline is not None:
+        flags = _offline_flags(terminal, offline)
+        flags += _offline_hash_flags(
+            terminal=terminal,
+            offline=offline,
+            client_uuid=client_uuid,
+            lines=lines,
+            tenders=tenders,
+            customer_id=customer_id,
+            cashier_id=cashier_id,
+            order_discount=order_discount,
+        )
     try:
         order = order_record_carry_out(
             channel=terminal.channel,
@@ -530,6 +545,52 @@ def _offline_flags(terminal: Terminal, offline: OfflineSale) -> list[str]:
             "(previous hash differs)"
         )
     return flags
+
+
+def _offline_hash_flags(
+    *,
+    terminal: Terminal,
+    offline: OfflineSale,
+    client_uuid: UUID,
+    lines: list[SaleLine],
+    tenders: list[Tender],
+    customer_id: int | None,
+    cashier_id: int | None,
+    order_discount: Decimal,
+) -> list[str]:
+    """Recompute the device's hash from the sale as received: a mismatch
+    means the sale was altered after the till numbered it. Flagged, never
+    refused: the sale happened."""
+    if offline.total_gross is None:
+        return ["the till sent no total_gross with this offline sale: its hash cannot be checked"]
+    body = {
+        "client_uuid": str(client_uuid),
+        "cashier_id": cashier_id,
+        "customer_id": customer_id,
+        "lines": [
+            {
+                "sku": ln.sku,
+                "barcode": ln.barcode,
+                "quantity": ln.quantity,
+                "discount_amount": ln.discount_amount,
+            }
+            for ln in lines
+        ],
+        "order_discount": order_discount,
+        "tenders": [{"type": t.type, "amount": t.amount} for t in tenders],
+        "offline": {
+            "receipt_number": offline.receipt_number,
+            "previous_hash": offline.previous_hash,
+            "hash": offline.hash,
+            "sold_at": offline.sold_at,
+            "total_gross": offline.total_gross,
+        },
+    }
+    series = terminal.receipt_series
+    problem = offline_hash_check(
+        body, terminal=terminal.code, full_number=series.format(offline.receipt_number)
+    )
+    return [problem] if problem else []
 
 
 def _points_earn(order: Order, customer_id: int, payments: list[Payment]) -> None:

@@ -21,15 +21,54 @@ from django.utils import timezone
 
 from omniretail.accounting.models import Receipt
 from omniretail.channels.models import CashierPin, CashierSession, DiscountLimit
-from omniretail.core.access import ADMIN, CASHIER, STORE_MANAGER, Actor, actor_for_user, require
+from omniretail.core.access import (
+    ADMIN,
+    CASHIER,
+    PERMISSIONS,
+    STORE_MANAGER,
+    Actor,
+    actor_for_user,
+    require,
+)
 from omniretail.core.audit import audit_record
 from omniretail.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from omniretail.core.models import Terminal
+from omniretail.core.models import AuditLog, Terminal
 
 MAX_PIN_FAILURES = 5
 LOCK_MINUTES = 5
-# Without a DiscountLimit row: cashiers up to 10 %, managers and admins anything.
-DEFAULT_MAX_DISCOUNT = {CASHIER: Decimal(10), STORE_MANAGER: Decimal(100), ADMIN: Decimal(100)}
+# Without a DiscountLimit row: cashiers up to OMNI_CASHIER_MAX_DISCOUNT_PERCENT
+# (10 % unless set), managers and admins anything.
+MANAGER_MAX_DISCOUNT = {STORE_MANAGER: Decimal(100), ADMIN: Decimal(100)}
+
+
+def discount_limits() -> dict[str, Decimal]:
+    """The largest staff discount (percent) per role: the DiscountLimit table,
+    else the defaults. The till (terminal profile, cashier sign-in) and the
+    server's check on every sale read this one function."""
+    cashier = Decimal(str(getattr(settings, "OMNI_CASHIER_MAX_DISCOUNT_PERCENT", "10")))
+    limits = {CASHIER: cashier, **MANAGER_MAX_DISCOUNT}
+    limits.update(DiscountLimit.objects.values_list("role", "max_percent"))
+    return limits
+
+
+def discount_limit_of(actor: Actor, store_id: int) -> tuple[Decimal, str]:
+    """The actor's discount limit in a store and the role it comes from: the
+    best of their selling roles there. A key or the system rings up for a
+    cashier, so they get the cashier's limit."""
+    limits = discount_limits()
+    best: tuple[Decimal, str] = (limits[CASHIER], CASHIER)
+    if actor.user_id is None:
+        return best
+    found = False
+    for role, stores in actor.roles.items():
+        if stores is not None and store_id not in stores:
+            continue
+        if role not in PERMISSIONS["sale.create"]:
+            continue
+        limit = limits.get(role, Decimal(0))
+        if not found or limit > best[0]:
+            best, found = (limit, role), True
+    return best
 
 
 def _digest(token: str) -> str:
@@ -67,15 +106,7 @@ def cashier_of(*, user: object, terminal: Terminal) -> Cashier | None:
     store_id = terminal.store_id
     if not actor.can("sale.create", store_id):
         return None
-    limits = dict(DiscountLimit.objects.values_list("role", "max_percent"))
-    best: tuple[Decimal, str] | None = None
-    for role, stores in actor.roles.items():
-        if stores is not None and store_id not in stores:
-            continue
-        limit = limits.get(role, DEFAULT_MAX_DISCOUNT.get(role, Decimal(0)))
-        if best is None or limit > best[0]:
-            best = (limit, role)
-    assert best is not None  # can() found a role that sells here
+    best = discount_limit_of(actor, store_id)
     return Cashier(
         user_id=int(getattr(user, "pk")),  # noqa: B009
         name=_display_name(user),
@@ -289,3 +320,71 @@ def receipt_email(*, receipt: Receipt, to: str, actor: Actor) -> None:
         object_id=receipt.pk,
         store_id=receipt.store_id,
     )
+
+
+def refund_override(
+    *,
+    terminal: Terminal,
+    cashier: Cashier,
+    manager_id: int,
+    pin: str,
+    amount: Decimal,
+    reason: str,
+    sale_ref: str = "",
+) -> Override:
+    """A manager approves, by PIN, a refund above the cashier's limit
+    (OMNI_CASHIER_REFUND_LIMIT); the till then sends the manager as
+    `approved_by_user_id` with the return. Audit-logged with both people."""
+    if not reason.strip():
+        raise ValidationFailed("reason: say why the refund is given.", field="reason")
+    if amount <= 0:
+        raise ValidationFailed("amount: give the refund to approve, above 0.", field="amount")
+    with transaction.atomic():
+        user = _check_pin(user_id=manager_id, pin=pin, field="manager_id")
+        if user is not None:
+            manager = cashier_of(user=user, terminal=terminal)
+            if (
+                manager is None
+                or manager.user_id == cashier.user_id
+                or not manager.actor.can("payments.refund_approve", terminal.store_id)
+            ):
+                raise PermissionDenied(
+                    "Only another staff member with a manager's role in this store can approve "
+                    "a refund.",
+                    field="manager_id",
+                )
+            log = audit_record(
+                actor=manager.actor,
+                action="pos.refund_override",
+                object_type="terminal",
+                object_id=terminal.pk,
+                store_id=terminal.store_id,
+                reason=reason.strip(),
+                data={"cashier_id": cashier.user_id, "amount": str(amount), "sale_ref": sale_ref},
+            )
+            return Override(log.pk, manager.user_id, manager.name, manager.max_discount_percent)
+    raise PermissionDenied("pin: wrong manager PIN; try again.", field="pin", code="wrong_pin")
+
+
+REFUND_OVERRIDE_MINUTES = 30
+
+
+def refund_override_proven(*, terminal_id: int, manager_id: int, order_id: int) -> None:
+    """A till may name a refund's approver only after that manager typed
+    their PIN at it for this order (refund_override, within half an hour):
+    a terminal key cannot vouch for a manager on its own."""
+    since = timezone.now() - dt.timedelta(minutes=REFUND_OVERRIDE_MINUTES)
+    proven = AuditLog.objects.filter(
+        action="pos.refund_override",
+        object_type="terminal",
+        object_id=str(terminal_id),
+        actor_user_id=manager_id,
+        data__sale_ref=str(order_id),
+        at__gte=since,
+    ).exists()
+    if not proven:
+        raise PermissionDenied(
+            "approved_by_user_id: the manager must approve this refund with their PIN at the "
+            "till first (POST /api/v1/pos/overrides, kind 'refund', sale_ref the order id).",
+            field="approved_by_user_id",
+        )

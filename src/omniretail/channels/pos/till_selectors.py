@@ -14,14 +14,16 @@ from django.db.models import Q
 
 from omniretail.accounting.models import Receipt
 from omniretail.catalog.models import Category, Variant
-from omniretail.channels.models import DiscountLimit, TerminalAllowance
-from omniretail.channels.pos.till import DEFAULT_MAX_DISCOUNT
+from omniretail.catalog.selectors import variants_by_code
+from omniretail.channels.models import TerminalAllowance
+from omniretail.channels.pos.till import discount_limits
 from omniretail.core.access import Actor, require
 from omniretail.core.errors import ValidationFailed
 from omniretail.core.models import NumberSeries, Terminal
 from omniretail.customers.models import Customer
 from omniretail.fulfilment.models import Shipment
 from omniretail.inventory.selectors import store_location
+from omniretail.loyalty.models import LoyaltyProgram
 from omniretail.orders.models import Order
 
 
@@ -35,9 +37,9 @@ def terminal_profile(*, terminal: Terminal) -> dict[str, Any]:
     series = NumberSeries.objects.get(pk=terminal.receipt_series_id)
     company = terminal.store.company
     allowance = TerminalAllowance.objects.filter(terminal=terminal).first()
-    limits = {role: str(v) for role, v in DEFAULT_MAX_DISCOUNT.items()}
-    limits.update({r: str(v) for r, v in DiscountLimit.objects.values_list("role", "max_percent")})
+    limits = {role: str(v) for role, v in discount_limits().items()}
     floor = store_location(store_id=terminal.store_id)
+    program = LoyaltyProgram.objects.filter(currency=company.currency, active=True).first()
     return {
         "terminal": terminal.code,
         "name": terminal.name,
@@ -64,6 +66,8 @@ def terminal_profile(*, terminal: Terminal) -> dict[str, Any]:
             ),
             "points": allowance.points if allowance else 5000,
         },
+        # What one point pays, to count the points a loyalty tender spends offline.
+        "loyalty_point_value": format(program.point_value.normalize(), "f") if program else None,
     }
 
 
@@ -110,7 +114,9 @@ def _category_chains() -> dict[int, list[int]]:
     parents = dict(Category.objects.values_list("pk", "parent_id"))
     chains: dict[int, list[int]] = {}
     for start in parents:
-        chain, current, seen = [], start, set()
+        chain: list[int] = []
+        seen: set[int] = set()
+        current: int | None = start
         while current is not None and current not in seen:
             seen.add(current)
             chain.append(current)
@@ -149,7 +155,7 @@ def customer_row(c: Customer) -> dict[str, Any]:
         "email": c.email or "",
         "phone": c.phone,
         "loyalty_card": c.loyalty_card or "",
-        "group": c.group.code if c.group_id else None,
+        "group": c.group.code if c.group else None,
     }
 
 
@@ -202,7 +208,7 @@ def customer_history(*, actor: Actor, customer_id: int, limit: int = 20) -> list
             "order_id": o.pk,
             "channel": o.channel.code,
             "channel_kind": o.channel.kind,
-            "store": o.store.code if o.store_id else None,
+            "store": o.store.code if o.store else None,
             "placed_at": o.placed_at.isoformat(),
             "status": o.status,
             "total_gross": _money(o.total_gross),
@@ -305,3 +311,37 @@ def orders_find(*, actor: Actor, q: str, limit: int = 10) -> list[dict]:
         }
         for o in orders
     ]
+
+
+def replacement_lines_resolve(
+    *, lines: list[tuple[str | None, str | None, int]]
+) -> list[tuple[int, int]]:
+    """(sku, barcode, quantity) of goods handed over in an exchange → (variant
+    id, quantity), or one error naming every unknown code."""
+    found = variants_by_code(
+        skus=[sku for sku, _, _ in lines if sku],
+        barcodes=[code for _, code, _ in lines if code],
+    )
+    errors: list[dict[str, str]] = []
+    out: list[tuple[int, int]] = []
+    for i, (sku, barcode, quantity) in enumerate(lines):
+        code = sku or barcode
+        if bool(sku) == bool(barcode):
+            errors.append(
+                {"field": f"replacement_lines[{i}]", "message": "give a sku or a barcode"}
+            )
+        elif code not in found:
+            errors.append(
+                {
+                    "field": f"replacement_lines[{i}].{'sku' if sku else 'barcode'}",
+                    "message": f"unknown code {code!r}; scan the item again",
+                }
+            )
+        else:
+            out.append((found[code].pk, quantity))
+    if errors:
+        first = errors[0]
+        raise ValidationFailed(
+            f"{first['field']}: {first['message']}", field=first["field"], errors=errors
+        )
+    return out

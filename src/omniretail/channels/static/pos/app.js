@@ -9,6 +9,7 @@ import * as db from "./db.js";
 import { D, dsum } from "./decimal.js";
 import { Sale, flushOutbox, newUuid, noteOnlineReceipt, queueOffline } from "./sale.js";
 import "./receipt.js";
+import { ReturnScreens } from "./returns.js";
 
 const esc = (s) =>
   String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -83,6 +84,8 @@ class PosApp extends HTMLElement {
   render() {
     const s = this.state;
     const body = this[`view_${s.screen}`] ? this[`view_${s.screen}`]() : "<p>Starting…</p>";
+    // A scanner keeps typing while the screen is redrawn: keep what it typed.
+    const typing = this.querySelector("#scan")?.value || "";
     this.innerHTML = `
       <header>
         <strong>${esc(this.profile ? `${this.profile.store_name} · ${this.profile.name}` : "OmniRetail till")}</strong>
@@ -93,6 +96,8 @@ class PosApp extends HTMLElement {
       ${s.message ? `<p class="message" id="message">${esc(s.message)}</p>` : ""}
       <main>${body}</main>`;
     this.renderStatus();
+    const scanField = this.querySelector("#scan");
+    if (scanField && typing) scanField.value = typing;
     const focus = this.querySelector("[autofocus]");
     if (focus) focus.focus();
   }
@@ -192,6 +197,7 @@ class PosApp extends HTMLElement {
       const result = await flushOutbox();
       this.setOnline(!result.offline);
       if (!result.offline && (await db.count("outbox")) === 0) {
+        await db.kvSet("offline_used", null); // every offline sale reached the server: a new allowance
         try {
           this.profile = await api("GET", "/pos/terminal");
           await db.kvSet("profile", this.profile);
@@ -392,6 +398,7 @@ class PosApp extends HTMLElement {
     const change = left.lt(0) ? left.neg() : D("0.00");
     return `<section class="pay"><h1>Pay <span id="pay-total">${total}</span> ${esc(this.profile.currency)}</h1>
       <ul id="tenders">${rows}</ul>
+      ${this.state.online ? "" : `<p id="offline-allowance">Offline: card payments are captured later; gift cards and points pay within this till's allowance (${esc(this.profile.offline_allowance.gift_card_amount)} / ${esc(this.profile.offline_allowance.points)} points).</p>`}
       <p>Left to pay: <strong id="left">${left.gt(0) ? left : "0.00"}</strong> · Change: <strong id="change">${change}</strong></p>
       <form id="tender-form">
         <label>Amount <input id="tender-amount" name="amount" value="${left.gt(0) ? left : ""}" autofocus autocomplete="off"></label>
@@ -429,14 +436,31 @@ class PosApp extends HTMLElement {
     this.show("pay");
   }
 
+  // Points a loyalty tender spends: what it pays over one point's value, rounded up.
+  pointsFor(amount) {
+    const value = this.profile.loyalty_point_value;
+    if (!value) throw new Error("Points need the server here (no loyalty programme known offline); take another tender.");
+    const exact = D(amount).div(D(value));
+    const whole = exact.quantize(0, "down");
+    return Number((whole.lt(exact) ? whole.add(1) : whole).toString());
+  }
+
+  // While offline, gift cards and points may pay only up to the terminal's
+  // allowance (TerminalAllowance) in all, until the outbox reaches the server.
   async offlineAllowanceCheck(tenders) {
     const allowance = this.profile.offline_allowance;
     const used = (await db.kvGet("offline_used")) || { gift_card_amount: "0", points: 0 };
-    const gift = D(used.gift_card_amount).add(dsum(tenders.filter((t) => t.type === "gift_card").map((t) => D(t.amount))));
-    const points = used.points + tenders.filter((t) => t.type === "loyalty").reduce((s, t) => s + (t.points || 0), 0);
-    if (gift.gt(D(allowance.gift_card_amount))) throw new Error(`Offline, gift cards may take up to ${allowance.gift_card_amount} in all; take another tender.`);
-    if (points > allowance.points) throw new Error(`Offline, points may pay up to ${allowance.points} points in all; take another tender.`);
     if (tenders.some((t) => t.type === "store_credit")) throw new Error("Store credit needs the server; take another tender.");
+    const gift = D(used.gift_card_amount).add(dsum(tenders.filter((t) => t.type === "gift_card").map((t) => D(t.amount))));
+    const spent = tenders.filter((t) => t.type === "loyalty").reduce((s, t) => s + this.pointsFor(t.amount), 0);
+    const points = used.points + spent;
+    if (gift.gt(D(allowance.gift_card_amount))) {
+      const left = D(allowance.gift_card_amount).sub(D(used.gift_card_amount));
+      throw new Error(`Offline, gift cards may pay up to ${allowance.gift_card_amount} in all (${left} left); take another tender.`);
+    }
+    if (points > allowance.points) {
+      throw new Error(`Offline, points may pay up to ${allowance.points} points in all (${allowance.points - used.points} left); take another tender.`);
+    }
     return { gift_card_amount: gift.toString(), points };
   }
 
@@ -485,45 +509,18 @@ class PosApp extends HTMLElement {
       </nav></section>`;
   }
 
-  // --- returns ---
-
-  view_returns() {
-    const orders = (this.state.orders || []).map((o) => `
-      <fieldset class="order" data-order="${o.order_id}"><legend>#${o.order_id} · ${esc(o.channel)} · ${esc(o.receipt_number || o.external_id)} · ${esc(o.customer)} · ${esc(o.total_gross)}</legend>
-      ${o.lines.map((l) => `<label>${esc(l.description)} (${esc(l.sku)}) — returnable ${l.returnable}
-        <input type="number" min="0" max="${l.returnable}" value="0" data-line="${l.line_id}" class="ret-qty"></label>`).join("")}
-      <label>Refund <select class="ret-method"><option value="original">to the original tender</option><option value="store_credit">as store credit</option></select></label>
-      <button data-action="return" data-order="${o.order_id}" class="ret-go">Take back</button></fieldset>`).join("");
-    return `<section><h1>Returns</h1>
-      <form id="find-form"><input id="find" name="q" autofocus autocomplete="off" placeholder="Receipt, order number or customer"><button>Find</button></form>
-      ${orders}
-      <button data-action="screen" data-screen="sell">Back (Esc)</button></section>`;
-  }
-
-  async takeBack(orderId) {
-    const box = this.querySelector(`fieldset[data-order="${orderId}"]`);
-    const lines = [...box.querySelectorAll(".ret-qty")]
-      .filter((i) => Number(i.value) > 0)
-      .map((i) => ({ line_id: Number(i.dataset.line), quantity: Number(i.value), condition: "restock" }));
-    if (!lines.length) return this.show("returns", { error: "Choose how many units come back." });
-    const body = {
-      order_id: orderId,
-      location: this.profile.location,
-      lines,
-      refund_method: box.querySelector(".ret-method").value,
-      client_uuid: newUuid(),
-    };
-    const ret = await api("POST", "/returns", body);
-    this.show("returns", { orders: [], message: `Return ${ret.number}: ${ret.refund_amount} ${ret.currency} refunded (${ret.refund_method}).`, lastReturn: ret });
-  }
-
   // --- pick-ups ---
 
   view_pickups() {
     if (!this.state.pickups) this.load("pickups", "/pos/pickups");
-    const rows = (this.state.pickups || []).map((p) => `<li data-pickup="${esc(p.number)}">${esc(p.number)} · ${esc(p.customer)} · ${p.lines.map((l) => `${l.quantity} × ${esc(l.description)}`).join(", ")}
-      <form class="handover inline" data-number="${esc(p.number)}"><input name="code" placeholder="Collection code" autocomplete="off"><button>Hand over</button></form></li>`).join("");
-    return `<section><h1>Pick-ups ready</h1><ul id="pickups">${rows || "<li>None waiting.</li>"}</ul>
+    const rows = (this.state.pickups || [])
+      .map(
+        (p) => `<li data-pickup="${esc(p.number)}"><strong>${esc(p.number)}</strong> · order ${esc(p.external_id || `#${p.order_id}`)} · ${esc(p.customer)} · ${p.lines.map((l) => `${l.quantity} × ${esc(l.description)}`).join(", ")}
+      <form class="handover inline" data-number="${esc(p.number)}"><input name="code" class="handover-code" placeholder="Collection code" aria-label="Collection code of ${esc(p.number)}" autocomplete="off"><button class="handover-go">Hand over</button></form></li>`,
+      )
+      .join("");
+    const empty = this.state.pickups ? "<li>None waiting.</li>" : "<li>Loading…</li>";
+    return `<section><h1>Pick-ups ready</h1><ul id="pickups">${rows || empty}</ul>
       <button data-action="screen" data-screen="sell">Back (Esc)</button></section>`;
   }
 
@@ -564,16 +561,22 @@ class PosApp extends HTMLElement {
     try {
       if (form.id === "pair-form") await this.pair(data.code);
       else if (form.id === "signin-form") await this.signIn(data.cashier, data.pin);
-      else if (form.id === "scan-form") await this.scan(data.q);
+      else if (form.id === "scan-form") {
+        form.querySelector("#scan").value = ""; // read: the next scan may start now
+        await this.scan(data.q);
+      }
       else if (form.id === "tender-form") this.addTender(data.type || "cash", data.amount, data.ref);
       else if (form.id === "email-form") {
         const r = this.lastReceipt;
         if (r.offline) throw new Error("This sale is still waiting to reach the server; e-mail it later.");
         await api("POST", `/pos/sales/${r.order_id}/email`, { email: data.email });
         this.show("receipt", { message: `Receipt sent to ${data.email}` });
-      } else if (form.id === "find-form") {
-        this.show("returns", { orders: await api("GET", `/pos/orders/find?q=${encodeURIComponent(data.q)}`) });
-      } else if (form.classList.contains("handover")) {
+      } else if (form.id === "find-form") await this.findOrders(data.q);
+      else if (form.id === "approve-form") await this.approve(data);
+      else if (form.id === "exch-scan-form") await this.exchangeScan(data.q);
+      else if (form.id === "exchange-form") await this.exchangeComplete(data);
+      else if (form.classList.contains("handover")) {
+        if (!(data.code || "").trim()) throw new Error("Type the customer's collection code.");
         const r = await api("POST", `/pos/pickups/${encodeURIComponent(form.dataset.number)}/hand-over`, { code: data.code });
         this.state.pickups = null;
         this.show("pickups", { message: `${r.number} handed over.` });
@@ -638,6 +641,11 @@ class PosApp extends HTMLElement {
         this.show("sell");
       } else if (a === "switch") await this.signOut();
       else if (a === "return") await this.takeBack(Number(btn.dataset.order));
+      else if (a === "exchange-start") this.startExchange(Number(btn.dataset.order));
+      else if (a === "exchange-drop") {
+        this.exchange.out.splice(Number(btn.dataset.i), 1);
+        await this.exchangeRequote();
+      }
       else if (a === "x-report") this.show("drawer", { x: await api("GET", "/pos/drawer/x-report") });
     } catch (err) {
       this.fail(err);
@@ -646,7 +654,10 @@ class PosApp extends HTMLElement {
 
   onKey(e) {
     const screen = this.state.screen;
-    if (e.key === "Escape" && ["pay", "customer", "returns", "pickups", "drawer"].includes(screen)) {
+    if (e.key === "Escape" && screen === "exchange") {
+      e.preventDefault();
+      this.show("returns", { orders: null, approval: null });
+    } else if (e.key === "Escape" && ["pay", "customer", "returns", "pickups", "drawer"].includes(screen)) {
       e.preventDefault();
       this.show("sell");
     } else if (screen === "sell" && e.key === "F2") {
@@ -667,6 +678,7 @@ class PosApp extends HTMLElement {
       outbox: () => db.all("outbox"),
       sent: () => db.all("sent"),
       rejected: () => db.all("rejected"),
+      offlineUsed: () => db.kvGet("offline_used"),
       flush: () => this.goOnline(),
       resendSent: async () => {
         const results = [];
@@ -678,4 +690,5 @@ class PosApp extends HTMLElement {
   }
 }
 
+Object.assign(PosApp.prototype, ReturnScreens);
 customElements.define("pos-app", PosApp);

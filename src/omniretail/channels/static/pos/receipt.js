@@ -1,6 +1,8 @@
 // <pos-receipt>: the last sale's receipt on screen, laid out for an 80 mm
 // printer (pos.css @media print hides everything else).
 
+import { code128Svg } from "./barcode.js";
+
 const esc = (s) =>
   String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
@@ -35,6 +37,7 @@ class PosReceipt extends HTMLElement {
         <tr><td>Change</td><td class="num" id="receipt-change">${esc(r.change)}</td></tr>
       </table>
       ${(r.warnings || []).length ? `<p class="warn">${r.warnings.map(esc).join("<br>")}</p>` : ""}
+      <div id="receipt-barcode" data-value="${esc(r.receipt_number)}">${r.receipt_number ? code128Svg(String(r.receipt_number)) : ""}</div>
       <p class="hash">${esc((r.receipt_hash || "").slice(0, 16))}</p>
       <p>Thank you!</p></div>`;
   }

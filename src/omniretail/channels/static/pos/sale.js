@@ -132,7 +132,7 @@ export function offlineDocument(body, { terminal, number, fullNumber, soldAt, to
     number,
     full_number: fullNumber,
     client_uuid: body.client_uuid,
-    sold_at: soldAt,
+    sold_at: new Date(soldAt), // the instant, canonical UTC with microseconds (as the server)
     cashier_id: body.cashier_id ?? null,
     customer_id: body.customer_id ?? null,
     lines: body.lines.map((l) => ({
