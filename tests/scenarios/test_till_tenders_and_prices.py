@@ -313,3 +313,37 @@ def test_an_offline_sale_is_stored_once_even_below_zero_and_flagged(stocked):
         offline=OfflineSale(broken.receipt.number + 1, "c" * 64, "d" * 64, timezone.now()),
     )
     assert not any("chain" in f for f in chained.order.review_flags)
+
+
+def test_an_offline_gift_card_sale_is_kept_when_the_card_ran_out_meanwhile(stocked):
+    card, code = giftcard_issue(
+        amount=Decimal("20.00"),
+        currency="EUR",
+        reference=Reference("promo", "gc-offline"),
+        actor=SYSTEM,
+        sold=False,
+        reason="contest",
+    )
+    # Online, at another till: 15.00 of the card is spent.
+    sell(stocked, [SaleLine(1, sku="MUG-GR")], [Tender("gift_card", Decimal("12.50"), code=code)])
+    sell(
+        stocked,
+        [SaleLine(1, sku="MUG-GR")],
+        [Tender("gift_card", Decimal("2.50"), code=code), Tender("cash", Decimal("10.00"))],
+    )
+    # Offline, earlier, the till took 12.50 on it: only 5.00 is left when it syncs.
+    last = Receipt.objects.order_by("-number").first()
+    result = sell(
+        stocked,
+        [SaleLine(1, sku="MUG-GR")],
+        [Tender("gift_card", Decimal("12.50"), code=code)],
+        offline=OfflineSale(last.number + 1, last.hash, "e" * 64, timezone.now()),
+    )
+    card.refresh_from_db()
+    assert card.balance == Decimal("0.00")
+    paid = {p.tender: p.amount for p in result.order.payments.all()}
+    assert paid == {"gift_card": Decimal("5.00"), "offline_short": Decimal("7.50")}
+    assert any("short by 7.50" in f for f in result.order.review_flags)
+    assert booked(result.order.pk)["6400"] == Decimal("7.50")
+    problems, _ = verify_all()
+    assert problems == []

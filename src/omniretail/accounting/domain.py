@@ -24,6 +24,7 @@ INVENTORY_SHRINKAGE = "5100"
 LOYALTY_EXPENSE = "6100"
 CASH_OVER_SHORT = "6200"
 PAID_OUT_EXPENSES = "6300"
+OFFLINE_SHORTFALL = "6400"
 OWNER_EQUITY = "3000"
 
 DEFAULT_CHART: list[tuple[str, str, str]] = [
@@ -47,6 +48,7 @@ DEFAULT_CHART: list[tuple[str, str, str]] = [
     (LOYALTY_EXPENSE, "Loyalty rewards granted", "expense"),
     (CASH_OVER_SHORT, "Cash over / short", "expense"),
     (PAID_OUT_EXPENSES, "Petty cash paid out", "expense"),
+    (OFFLINE_SHORTFALL, "Offline sales their tender no longer covered", "expense"),
 ]
 
 

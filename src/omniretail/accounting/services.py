@@ -24,6 +24,7 @@ from omniretail.accounting.domain import (
     INVENTORY,
     INVENTORY_SHRINKAGE,
     LOYALTY_LIABILITY,
+    OFFLINE_SHORTFALL,
     SALES,
     STORE_CREDIT_LIABILITY,
     VAT_PAYABLE,
@@ -187,6 +188,7 @@ TENDER_ACCOUNTS: dict[str, str] = {
     "loyalty": LOYALTY_LIABILITY,
     "check": CHECKS_TO_DEPOSIT,
     "on_account": ACCOUNTS_RECEIVABLE,
+    "offline_short": OFFLINE_SHORTFALL,
 }
 
 

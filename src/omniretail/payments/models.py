@@ -21,6 +21,9 @@ class Payment(models.Model):
         LOYALTY = "loyalty", "Loyalty points"
         CHECK = "check", "Check"
         ON_ACCOUNT = "on_account", "On account"
+        # A sale made offline whose gift card, points or credit no longer covered
+        # it when it reached the server: accepted, written off, flagged.
+        OFFLINE_SHORTFALL = "offline_short", "Offline tender shortfall (written off)"
 
     class Status(models.TextChoices):
         AUTHORISED = "authorised", "Authorised (not captured)"

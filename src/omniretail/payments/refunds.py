@@ -167,7 +167,9 @@ def refund_order(
             (
                 p
                 for p in order.payments.exclude(status=Payment.Status.VOIDED)
-                if p.status != Payment.Status.AUTHORISED and p.refundable_amount > 0
+                if p.status != Payment.Status.AUTHORISED
+                and p.tender in REFUND_ORDER  # a written-off shortfall gave no money
+                and p.refundable_amount > 0
             ),
             key=lambda p: (REFUND_ORDER.index(p.tender), p.pk),
         )

@@ -10,7 +10,8 @@ back, and the balances it touched with it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import F
@@ -64,6 +65,34 @@ class TenderRequest:
 class Taken:
     payments: list[Payment]
     change: Money
+    shortfalls: list[str] = field(default_factory=list)  # offline tenders not covered
+
+
+def _covered(
+    redeem: Callable[[Decimal], str],
+    amount: Decimal,
+    offline: bool,
+    row: Payment,
+    shortfalls: list[tuple[str, Decimal]],
+    field: str,
+) -> Decimal:
+    """Redeem `amount`; for a sale made offline (it already happened), what
+    the card, points or credit no longer cover is taken as far as they go
+    and the rest recorded as a shortfall, never refused. Returns the amount
+    this tender really paid."""
+    try:
+        row.gateway_reference = redeem(amount)
+        return amount
+    except ValidationFailed as exc:
+        if not offline:
+            raise
+        left = Decimal(str(exc.extra.get("available") or exc.extra.get("available_amount") or 0))
+        covered = min(max(left, Decimal(0)), amount)
+        if covered > 0:
+            row.gateway_reference = redeem(covered)
+        shortfalls.append((f"{row.tender} ({field}: {exc.message})", amount - covered))
+        row.amount = covered
+        return covered
 
 
 def tenders_check(
@@ -148,6 +177,7 @@ def payments_take(
     terminal: Terminal | None = None,
     customer_id: int | None = None,
     capture: bool = True,
+    offline: bool = False,
 ) -> Taken:
     """Take each settled tender for the order (inside its transaction) and
     store one Payment per tender. `settlements` come from `tenders_check`
@@ -163,8 +193,9 @@ def payments_take(
         drawer_session_for_cash(terminal_id=terminal.pk)
     made: list[Payment] = []
     plain: list[Payment] = []
+    shortfalls: list[tuple[str, Decimal]] = []
     for i, (t, s) in enumerate(zip(tenders, settlements, strict=True)):
-        field = f"tenders[{i}]"
+        where = f"tenders[{i}]"
         amount = s.applied.amount
         row = Payment(
             order=order,
@@ -196,44 +227,73 @@ def payments_take(
                 row.card_brand = t.brand[:20]
                 row.card_last4 = t.last4
             elif s.tender == GIFT_CARD:
-                redeemed = giftcard_redeem(
-                    code=t.code or "",
-                    amount=amount,
-                    reference=reference,
-                    actor=actor,
-                    currency=order.currency,
-                )
-                row.gateway_reference = f"giftcard:{redeemed.card_id}"
-                row.card_last4 = redeemed.last4[-4:]
+                code = t.code or ""
+
+                def gift(value: Decimal, code: str = code, row: Payment = row) -> str:
+                    redeemed = giftcard_redeem(
+                        code=code,
+                        amount=value,
+                        reference=reference,
+                        actor=actor,
+                        currency=order.currency,
+                    )
+                    row.card_last4 = redeemed.last4[-4:]
+                    return f"giftcard:{redeemed.card_id}"
+
+                amount = _covered(gift, amount, offline, row, shortfalls, where)
             elif s.tender == STORE_CREDIT:
                 assert customer is not None
-                store_credit_redeem(
-                    customer=customer,
-                    amount=amount,
-                    currency=order.currency,
-                    reference=reference,
-                    actor=actor,
-                )
+                who = customer
+
+                def credit(value: Decimal, who: Customer = who) -> str:
+                    store_credit_redeem(
+                        customer=who,
+                        amount=value,
+                        currency=order.currency,
+                        reference=reference,
+                        actor=actor,
+                    )
+                    return ""
+
+                amount = _covered(credit, amount, offline, row, shortfalls, where)
             elif s.tender == LOYALTY:
                 assert customer is not None
-                spent = points_redeem(
-                    customer=customer,
-                    currency=order.currency,
-                    reference=reference,
-                    actor=actor,
-                    amount=amount,
-                )
-                row.gateway_reference = f"points:{spent.points}"
+                who = customer
+
+                def points(value: Decimal, who: Customer = who) -> str:
+                    spent = points_redeem(
+                        customer=who,
+                        currency=order.currency,
+                        reference=reference,
+                        actor=actor,
+                        amount=value,
+                    )
+                    return f"points:{spent.points}"
+
+                amount = _covered(points, amount, offline, row, shortfalls, where)
             elif s.tender == ON_ACCOUNT:
                 assert customer_id is not None
-                _on_account(customer_id, amount, order.currency, f"{field}.amount")
+                _on_account(customer_id, amount, order.currency, f"{where}.amount")
             elif s.tender == CHECK:
                 row.gateway_reference = t.reference[:100]
         except DomainError as exc:
             if exc.field and not exc.field.startswith("tenders"):
-                exc.field = f"{field}.{exc.field}"
+                exc.field = f"{where}.{exc.field}"
             raise
-        plain.append(row)
+        if amount > 0:
+            plain.append(row)
+    for tender, short in shortfalls:
+        plain.append(
+            Payment(
+                order=order,
+                terminal=terminal,
+                tender=Payment.Tender.OFFLINE_SHORTFALL,
+                currency=order.currency,
+                amount=short,
+                tendered=short,
+                gateway_reference=tender[:100],
+            )
+        )
     stored = Payment.objects.bulk_create(plain)
     for row in stored if terminal is None else ():  # a till sale books its tenders itself
         event_publish(
@@ -247,4 +307,12 @@ def payments_take(
         )
     made.extend(stored)
     change = sum((s.change for s in settlements), Money.zero(order.currency))
-    return Taken(sorted(made, key=lambda p: p.pk), change)
+    return Taken(
+        sorted(made, key=lambda p: p.pk),
+        change,
+        [
+            f"{tender} short by {short} {order.currency} when the offline sale reached the "
+            "server (written off)"
+            for tender, short in shortfalls
+        ],
+    )

@@ -458,7 +458,12 @@ def pos_sale_record(
         idempotency_key=str(client_uuid),
         terminal=terminal,
         customer_id=customer_id,
+        offline=offline is not None,
     )
+    if taken.shortfalls:
+        Order.objects.filter(pk=order.pk).update(
+            review_flags=[*Order.objects.get(pk=order.pk).review_flags, *taken.shortfalls]
+        )
     if customer_id is not None:
         _points_earn(order, customer_id, taken.payments)
     event_publish(
