@@ -180,6 +180,11 @@ def order_intake(*, channel: Channel, data: IntakeOrder, actor: Actor) -> Intake
                 for ln in data.lines
             ],
             customer_id=customer.pk if customer else None,
+            channel=channel,
+            variants={v.pk: v for v in found.values()},
+            customer_group=(None, None)
+            if customer is not None and customer.group_id is None
+            else None,
         )
     new = NewOrder(
         channel=channel,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -63,9 +63,16 @@ class _Scope:
 
 
 def _scope(
-    *, channel_id: int, store_id: int | None, customer_id: int | None, currency: str | None
+    *,
+    channel_id: int,
+    store_id: int | None,
+    customer_id: int | None,
+    currency: str | None,
+    channel: Channel | None = None,
+    known_group: tuple[int | None, str | None] | None = None,
 ) -> _Scope:
-    channel = Channel.objects.select_related("company", "store").filter(pk=channel_id).first()
+    if channel is None or channel.pk != channel_id:
+        channel = Channel.objects.select_related("company", "store").filter(pk=channel_id).first()
     if channel is None:
         raise NotFound(f"No channel #{channel_id}; check the channel.", field="channel")
     store_code: str | None = None
@@ -77,6 +84,19 @@ def _scope(
             raise NotFound(f"No store #{store_id}; check the store.", field="store")
     group_id: int | None = None
     group: str | None = None
+    if customer_id is not None and known_group is not None:
+        group_id, group_code = known_group
+        return _Scope(
+            channel_id=channel.pk,
+            channel=channel.code,
+            store_id=store_id,
+            store=store_code,
+            customer_id=customer_id,
+            customer_group_id=group_id,
+            customer_group=group_code,
+            currency=(currency or channel.company.currency).upper(),
+            prices_include_tax=channel.company.prices_include_tax,
+        )
     if customer_id is not None:
         row = Customer.objects.filter(pk=customer_id).values_list("group_id", "group__code").first()
         if row is None:
@@ -108,13 +128,21 @@ def _category_ancestors() -> dict[int, tuple[int, ...]]:
     return result
 
 
-def cart_lines_build(items: Sequence[QuoteItem]) -> tuple[CartLine, ...]:
-    """Resolve SKUs / variant ids into the engine's cart lines (two queries)."""
+def cart_lines_build(
+    items: Sequence[QuoteItem], known: Mapping[int, Variant] | None = None
+) -> tuple[CartLine, ...]:
+    """Resolve SKUs / variant ids into the engine's cart lines (two queries;
+    one when the caller already holds the variants, with their product and
+    tax class, by id)."""
     skus = {i.sku for i in items if i.sku}
     ids = {i.variant_id for i in items if i.variant_id is not None}
-    found = Variant.objects.select_related("product__tax_class").filter(
-        Q(sku__in=skus) | Q(pk__in=ids)
-    )
+    found: Iterable[Variant]
+    if known is not None and not skus and ids <= known.keys():
+        found = [known[i] for i in ids]
+    else:
+        found = Variant.objects.select_related("product__tax_class").filter(
+            Q(sku__in=skus) | Q(pk__in=ids)
+        )
     by_sku = {v.sku: v for v in found}
     by_id = {v.pk: v for v in by_sku.values()}
     ancestors = _category_ancestors() if by_sku else {}
@@ -353,15 +381,26 @@ def cart_price(
     coupon_codes: Sequence[str] = (),
     source_code: str | None = None,
     rounding: Rounding = "line",
+    channel: Channel | None = None,
+    variants: Mapping[int, Variant] | None = None,
+    customer_group: tuple[int | None, str | None] | None = None,
 ) -> PricingResult:
-    """Load the rules in force and run the engine: what every channel calls."""
+    """Load the rules in force and run the engine: what every channel calls.
+    A caller that already holds the channel (with its company), the
+    variants (with product and tax class, by id) or the customer's group
+    (id, code) passes them and they are not read again."""
     if not items:
         raise ValidationFailed("lines: send at least one line.", field="lines")
     at = at or timezone.now()
     scope = _scope(
-        channel_id=channel_id, store_id=store_id, customer_id=customer_id, currency=currency
+        channel_id=channel_id,
+        store_id=store_id,
+        customer_id=customer_id,
+        currency=currency,
+        channel=channel,
+        known_group=customer_group,
     )
-    lines = cart_lines_build(items)
+    lines = cart_lines_build(items, variants)
     codes = [normalise_code(c) for c in coupon_codes if c.strip()]
     rules = _rules(
         scope,
