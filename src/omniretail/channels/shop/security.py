@@ -33,6 +33,10 @@ CSP = "; ".join(
 def shop_headers(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
+        # A campaign link (…?source=NEWSLETTER-NOV) attributes the visit's order.
+        source = (request.GET.get("source") or "").strip()
+        if source and len(source) <= 64 and source.replace("-", "").replace("_", "").isalnum():
+            request.session["shop_source"] = source.upper()
         response = view(request, *args, **kwargs)
         response["Content-Security-Policy"] = CSP
         response["Referrer-Policy"] = "same-origin"

@@ -296,6 +296,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             points_amount=raw.get("points_amount") or Decimal(0),
             gift_card_code=raw.get("gift_card_code") or "",
             gift_card_amount=raw.get("gift_card_amount") or Decimal(0),
+            source_code=request.session.get("shop_source", ""),
         )
         try:
             order = checkout_place(cart=current, data=data, customer_id=customer_id_of(request))

@@ -71,6 +71,7 @@ class CheckoutData:
     points_amount: Decimal = Decimal(0)
     gift_card_code: str = ""
     gift_card_amount: Decimal = Decimal(0)
+    source_code: str = ""  # the campaign link the visit came from
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ def _book(cart: Cart, data: CheckoutData, customer_id: int | None) -> _Booked:
             ],
             customer_id=customer_id,
             coupon_codes=list(cart.coupon_codes),
+            source_code=data.source_code or None,
         )
         refused = [r for r in priced.rejected if r.kind == "coupon"]
         if refused:
