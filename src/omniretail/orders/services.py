@@ -80,6 +80,7 @@ def order_record_carry_out(
                 terminal=terminal,
                 customer_id=customer_id,
                 status=COMPLETED,
+                payment_status=Order.Payment.PAID,  # a carry-out sale is settled at the till
                 currency=totals.gross.currency,
                 total_net=totals.net.amount,
                 total_tax=totals.tax.amount,

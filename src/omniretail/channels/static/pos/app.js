@@ -27,6 +27,11 @@ class PosApp extends HTMLElement {
     this.addEventListener("keydown", (e) => this.onKey(e));
     window.addEventListener("online", () => this.goOnline());
     window.addEventListener("offline", () => this.setOnline(false));
+    // The "online" event can come before the server is reachable again: while
+    // sales wait, try again every 20 s as well.
+    setInterval(() => {
+      if (this.state.waiting > 0 && navigator.onLine) this.goOnline().catch(() => {});
+    }, 20000);
     window.posDebug = this.debugApi();
     if ("serviceWorker" in navigator) {
       navigator.serviceWorker.register("/pos/sw.js", { scope: "/pos/" }).catch(() => {});
