@@ -13,6 +13,7 @@ from omniretail.channels.models import DiscountLimit
 from omniretail.core.models import AuditLog
 from omniretail.orders.models import Order
 from tests.conftest import stock_up
+from tests.pos.test_till_api import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +97,29 @@ def test_the_approver_must_still_be_a_store_manager(shop, staff, till, django_us
         discount_reason="scratched",
     )
     assert (r.status_code, r.json()["error"]["field"]) == (403, "approved_by")
+    # The till names the manager, but the manager has not typed their PIN here yet.
+    r = sale(
+        till,
+        shop,
+        "30",
+        staff.cashier.pk,
+        discount_approved_by=staff.manager.pk,
+        discount_reason="scratched",
+    )
+    assert (r.status_code, r.json()["error"]["field"]) == (403, "approved_by")
+    token = sign_in(till, staff.cashier)
+    r = till.post(
+        "/api/v1/pos/overrides",
+        {
+            "manager_id": staff.manager.pk,
+            "pin": "9876",
+            "percent": "30",
+            "reason": "scratched",
+        },
+        content_type="application/json",
+        HTTP_X_CASHIER_TOKEN=token,
+    )
+    assert r.status_code == 200, r.content
     r = sale(
         till,
         shop,

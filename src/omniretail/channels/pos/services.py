@@ -21,7 +21,7 @@ from omniretail.core.access import SYSTEM, Actor, actor_for_user, require
 from omniretail.core.audit import audit_record
 from omniretail.core.errors import Conflict, PermissionDenied, ValidationFailed
 from omniretail.core.events import event_publish
-from omniretail.core.models import Terminal
+from omniretail.core.models import AuditLog, Terminal
 from omniretail.core.money import Money, allocate
 from omniretail.customers.models import Customer
 from omniretail.inventory.domain import kit_expand
@@ -239,6 +239,24 @@ def _discount_check(
         )
     if not reason.strip():
         raise ValidationFailed("Say why the discount is given.", field="discount_reason")
+    if actor.api_key_prefix is not None:
+        # A terminal key cannot vouch for a manager on its own: the manager
+        # must have typed their PIN at this till for at least this discount.
+        since = timezone.now() - dt.timedelta(minutes=30)
+        overrides = AuditLog.objects.filter(
+            action="pos.discount_override",
+            object_type="terminal",
+            object_id=str(terminal.pk),
+            actor_user_id=user.pk,
+            at__gte=since,
+        ).values_list("data", flat=True)
+        if not any(Decimal(d.get("percent", "0")) >= percent.quantize(CENT) for d in overrides):
+            raise PermissionDenied(
+                f"{user} must approve this {percent:.1f}% discount with their PIN at this till "
+                "first (POST /api/v1/pos/overrides).",
+                field="approved_by",
+                code="approval_needed",
+            )
     return approver.label
 
 
