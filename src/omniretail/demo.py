@@ -28,6 +28,7 @@ from omniretail.catalog.domain import barcode_with_check_digit
 from omniretail.catalog.models import Category, Product, TaxClass, Variant
 from omniretail.catalog.services import VariantSpec, product_create
 from omniretail.channels.pos.services import SaleLine, Tender, pos_sale_record
+from omniretail.channels.pos.till import cashier_pin_set
 from omniretail.core.access import (
     ACCOUNTANT,
     ADMIN,
@@ -64,6 +65,7 @@ COMPANY_CODE = "maison-lumiere"
 COMPANY_NAME = "Maison Lumière"
 OWN_BRAND = "Maison Lumière"
 DEMO_PASSWORD = "demo"
+DEMO_PIN = "1234"
 
 
 @dataclass(frozen=True)
@@ -672,6 +674,8 @@ def users_ensure(stores: dict[str, Store], tally: Tally) -> None:
                 is_staff=True,
                 is_superuser=role == ADMIN,
             )
+            if role in (CASHIER, STORE_MANAGER):  # they sign in at the till by PIN
+                cashier_pin_set(user_id=user.pk, pin=DEMO_PIN, actor=SYSTEM)
             tally.add("users", created=1)
         else:
             tally.add("users", existing=1)
@@ -813,13 +817,16 @@ def _report(
         "",
         f"Back office  {base}/admin/  (orders {base}/backoffice/orders/, customers "
         f"{base}/backoffice/customers/, books {base}/backoffice/books/trial-balance/)",
-        f"Till (POS)   {base}/pos/  (pair it with a terminal key below; cashier PINs in the admin)",
+        f"Till (POS)   {base}/pos/  (pair it with a terminal key below; cashier PIN 1234)",
         f"Web shop     {base}/shop/  (test card 4242 4242 4242 4242; 4000 0000 0000 0002 is "
         "declined; coupon WELCOME10)",
         f"API docs     {base}/api/docs",
         "",
     ]
-    lines.append("Demo logins (the password is set only when a user is first created):")
+    lines.append(
+        f"Demo logins (the password is set only when a user is first created; cashiers and "
+        f"managers sign in at the till with PIN {DEMO_PIN}):"
+    )
     lines.append(f"  {'username':<16}{'password':<10}{'role':<15}store")
     for username, _, _, role, store_code in USERS:
         lines.append(f"  {username:<16}{DEMO_PASSWORD:<10}{role:<15}{store_code or 'all stores'}")
