@@ -12,16 +12,40 @@ urlpatterns = [
     path("export.csv", views.journal_export_csv, name="export_csv"),
     path("export.iif", views.journal_export_iif, name="export_iif"),
     # Printable documents and closings (views_documents.py).
-    path("receipts/<int:pk>/print", views_documents.receipt_print, name="receipt_print"),
-    path("receipts/<int:pk>/print.pdf", views_documents.receipt_print_pdf, name="receipt_pdf"),
-    path("invoices/<int:pk>/print", views_documents.invoice_print, name="invoice_print"),
-    path("invoices/<int:pk>/print.pdf", views_documents.invoice_print_pdf, name="invoice_pdf"),
     path(
-        "credit-notes/<int:pk>/print", views_documents.credit_note_print, name="credit_note_print"
+        "receipts/<int:pk>/print",
+        views_documents.document_print,
+        {"kind": "receipt", "fmt": "html"},
+        name="receipt_print",
+    ),
+    path(
+        "receipts/<int:pk>/print.pdf",
+        views_documents.document_print,
+        {"kind": "receipt", "fmt": "pdf"},
+        name="receipt_pdf",
+    ),
+    path(
+        "invoices/<int:pk>/print",
+        views_documents.document_print,
+        {"kind": "invoice", "fmt": "html"},
+        name="invoice_print",
+    ),
+    path(
+        "invoices/<int:pk>/print.pdf",
+        views_documents.document_print,
+        {"kind": "invoice", "fmt": "pdf"},
+        name="invoice_pdf",
+    ),
+    path(
+        "credit-notes/<int:pk>/print",
+        views_documents.document_print,
+        {"kind": "credit_note", "fmt": "html"},
+        name="credit_note_print",
     ),
     path(
         "credit-notes/<int:pk>/print.pdf",
-        views_documents.credit_note_print_pdf,
+        views_documents.document_print,
+        {"kind": "credit_note", "fmt": "pdf"},
         name="credit_note_pdf",
     ),
     path("closings/", views_documents.closings_page, name="closings"),

@@ -7,6 +7,9 @@ document of no store (a web order's invoice) only to roles over every store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
@@ -44,52 +47,23 @@ def _pdf(content: bytes, name: str) -> HttpResponse:
     return response
 
 
-@staff_member_required
-@require_GET
-def receipt_print(request: HttpRequest, pk: int) -> HttpResponse:
-    receipt = _document(request, Receipt, pk)
-    assert isinstance(receipt, Receipt)
-    return HttpResponse(receipt_html(receipt))
+# The printable documents: model, HTML renderer and PDF renderer per kind.
+PRINTABLE: dict[str, tuple[type[Model], Callable[[Any], str], Callable[[Any], bytes]]] = {
+    "receipt": (Receipt, receipt_html, receipt_pdf),
+    "invoice": (Invoice, document_html, document_pdf),
+    "credit_note": (CreditNote, document_html, document_pdf),
+}
 
 
 @staff_member_required
 @require_GET
-def receipt_print_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    receipt = _document(request, Receipt, pk)
-    assert isinstance(receipt, Receipt)
-    return _pdf(receipt_pdf(receipt), receipt.full_number)
-
-
-@staff_member_required
-@require_GET
-def invoice_print(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _document(request, Invoice, pk)
-    assert isinstance(invoice, Invoice)
-    return HttpResponse(document_html(invoice))
-
-
-@staff_member_required
-@require_GET
-def invoice_print_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _document(request, Invoice, pk)
-    assert isinstance(invoice, Invoice)
-    return _pdf(document_pdf(invoice), invoice.full_number)
-
-
-@staff_member_required
-@require_GET
-def credit_note_print(request: HttpRequest, pk: int) -> HttpResponse:
-    note = _document(request, CreditNote, pk)
-    assert isinstance(note, CreditNote)
-    return HttpResponse(document_html(note))
-
-
-@staff_member_required
-@require_GET
-def credit_note_print_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    note = _document(request, CreditNote, pk)
-    assert isinstance(note, CreditNote)
-    return _pdf(document_pdf(note), note.full_number)
+def document_print(request: HttpRequest, pk: int, kind: str, fmt: str) -> HttpResponse:
+    """A receipt (80 mm), an invoice or a credit note (A4), as HTML or PDF."""
+    model, as_html, as_pdf = PRINTABLE[kind]
+    document = _document(request, model, pk)
+    if fmt == "pdf":
+        return _pdf(as_pdf(document), document.full_number)  # type: ignore[attr-defined]
+    return HttpResponse(as_html(document))
 
 
 @staff_member_required

@@ -413,21 +413,12 @@ def pos_sale_record(
             totals=totals,
             actor=actor,
             pricing=note,
-            review_flags=flags,
+            review_flags=list(flags),
             sold_offline_at=offline.sold_at if offline else None,
             cashier_label=cashier,
         )
     except DuplicateExternalId as dup:
         return _result_of(dup.order, replayed=True)
-    if offline is not None:
-        Order.objects.filter(pk=order.pk).update(
-            device_receipt={
-                "number": offline.receipt_number,
-                "previous_hash": offline.previous_hash,
-                "hash": offline.hash,
-                "sold_at": offline.sold_at.isoformat(),
-            }
-        )
     if wants_discount and manual and sum(manual, Decimal(0)):
         audit_record(
             actor=actor,
@@ -464,10 +455,7 @@ def pos_sale_record(
         allow_negative=True,  # the goods are in the customer's hands: the ledger was wrong
     )
     negative_report = _negative_report(negatives, shop_floor)
-    if negative_report:
-        Order.objects.filter(pk=order.pk).update(
-            review_flags=[*flags, *(f"stock below zero: {n}" for n in negative_report)]
-        )
+    flags += [f"stock below zero: {n}" for n in negative_report]
     taken = payments_take(
         order=order,
         tenders=requests,
@@ -478,10 +466,7 @@ def pos_sale_record(
         customer_id=customer_id,
         offline=offline is not None,
     )
-    if taken.shortfalls:
-        Order.objects.filter(pk=order.pk).update(
-            review_flags=[*Order.objects.get(pk=order.pk).review_flags, *taken.shortfalls]
-        )
+    flags += taken.shortfalls
     if customer_id is not None:
         _points_earn(order, customer_id, taken.payments)
     event_publish(
@@ -497,15 +482,22 @@ def pos_sale_record(
     receipt = receipt_for_order(order_id=order.pk)
     if receipt is None:
         raise RuntimeError("sale.completed was not handled: check omniretail.wiring")
-    if offline is not None and receipt.number != offline.receipt_number:
-        Order.objects.filter(pk=order.pk).update(
-            review_flags=[
-                *Order.objects.get(pk=order.pk).review_flags,
+    if offline is not None:
+        if receipt.number != offline.receipt_number:
+            flags.append(
                 f"the till numbered this sale {offline.receipt_number}, the series gave "
-                f"{receipt.number}",
-            ]
-        )
-    order.refresh_from_db()
+                f"{receipt.number}"
+            )
+        order.device_receipt = {
+            "number": offline.receipt_number,
+            "previous_hash": offline.previous_hash,
+            "hash": offline.hash,
+            "sold_at": offline.sold_at.isoformat(),
+        }
+    if flags != order.review_flags or offline is not None:
+        # What the store manager must look at, known only now the sale is done.
+        order.review_flags = flags
+        order.save(update_fields=["review_flags", "device_receipt"])
     return SaleResult(
         order=order,
         receipt=receipt,
@@ -619,12 +611,12 @@ def _offline_hash_flags(
 def _points_earn(order: Order, customer_id: int, payments: list[Payment]) -> None:
     """Points on what the customer paid with money: the part paid with points
     earns none."""
-    customer = Customer.objects.get(pk=customer_id)
     by_points = sum((p.amount for p in payments if p.tender == "loyalty"), Decimal(0))
     if not order.total_gross:
         return
     earning = (order.total_net * (order.total_gross - by_points) / order.total_gross).quantize(CENT)
     if earning > 0:
+        customer = Customer.objects.get(pk=customer_id)
         points_earn(
             customer=customer,
             net_amount=earning,
