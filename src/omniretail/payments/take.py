@@ -121,6 +121,10 @@ def tenders_check(
                     "message": f"{t.type.replace('_', ' ')} needs the customer; look them up first",
                 }
             )
+        if t.brand and not t.brand.replace(" ", "").replace("-", "").isalpha():
+            errors.append(  # never a place for card digits
+                {"field": f"tenders[{i}].brand", "message": "give the brand name only, e.g. VISA"}
+            )
         if t.type == CARD and t.last4 and (len(t.last4) != 4 or not t.last4.isdigit()):
             errors.append(
                 {"field": f"tenders[{i}].last4", "message": "give the last four digits only"}
@@ -187,7 +191,10 @@ def payments_take(
     store credit and points are debited from their ledgers once per order."""
     if len(settlements) != len(tenders):
         raise ValueError("settlements must come from tenders_check for the same tenders")
-    customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
+    needs_customer = any(s.tender in (STORE_CREDIT, LOYALTY) for s in settlements)
+    customer = (
+        Customer.objects.filter(pk=customer_id).first() if customer_id and needs_customer else None
+    )
     reference = Reference("order", str(order.pk))
     if terminal is not None and any(s.tender == CASH for s in settlements):
         drawer_session_for_cash(terminal_id=terminal.pk)
