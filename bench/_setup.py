@@ -24,6 +24,7 @@ def django_ready(name: str) -> str:
         path = Path(tempfile.mkdtemp(prefix=f"omni-bench-{name}-")) / "bench.sqlite3"
         url = f"sqlite:///{path}"
     os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DEBUG", "0")  # as in production: no query log kept
     os.environ["OMNI_TASK_BACKEND"] = "django_tasks.backends.immediate.ImmediateBackend"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omniretail.settings")
     import django

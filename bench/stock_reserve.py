@@ -50,14 +50,6 @@ ATP_SKUS, ATP_LOCATIONS, SAMPLES = 100_000, 20, 2_000
 RESERVE_LOCATION = "bench-reserve"
 ATP_CHANNEL = "bench-atp"
 
-# What `_hold` in inventory/services/reservations.py sends for one line with
-# no buffer (captured from the ORM; keep the two in step).
-HOLD_SQL = (
-    'UPDATE "inventory_stocklevel" SET "reserved" = ("inventory_stocklevel"."reserved" + %s) '
-    'WHERE ("inventory_stocklevel"."location_id" = %s AND "inventory_stocklevel"."on_hand" >= '
-    '(("inventory_stocklevel"."reserved" + %s) + %s) AND "inventory_stocklevel"."sku_id" = %s)'
-)
-
 RESERVATION_SQL = (
     "INSERT INTO inventory_reservation (sku_id, location_id, quantity, status, demand_type, "
     "demand_id, created_at, updated_at) VALUES (%s, %s, %s, 'active', 'bench', %s, now(), now())"
@@ -228,7 +220,11 @@ def holder(plan: Plan, number: int) -> Callable[[int, int, int], bool]:
         import json
         import uuid
 
+        import django
         import psycopg
+
+        django.setup()  # only to read the service's own hold statement (one line, no buffer)
+        from omniretail.inventory.services.holding import HOLD_ONE_SQL
 
         conn = psycopg.connect(plan.url)
 
@@ -236,7 +232,9 @@ def holder(plan: Plan, number: int) -> Callable[[int, int, int], bool]:
             # The statements a hold writes, in one transaction: the conditional
             # UPDATE, the Reservation row and the stock.changed outbox event.
             with conn.transaction():
-                cursor = conn.execute(HOLD_SQL, (quantity, plan.location_id, quantity, 0, sku_id))
+                cursor = conn.execute(
+                    HOLD_ONE_SQL, (quantity, sku_id, plan.location_id, quantity, sku_id)
+                )
                 if cursor.rowcount != 1:
                     return False
                 conn.execute(

@@ -7,11 +7,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from omniretail.catalog.models import KitComponent, Product
 from omniretail.catalog.services import VariantSpec, product_create
 from omniretail.core.access import SYSTEM
+from omniretail.core.errors import ValidationFailed
 from omniretail.core.models import OutboxEvent
 from omniretail.core.services import channel_create
 from omniretail.inventory.models import ChannelLocation, Reservation, StockLevel
@@ -241,3 +243,115 @@ def test_a_kit_holds_no_stock_of_its_own(shop):
         stock_receive(location=shop.floor, lines=[StockLine(kit.pk, 3, Decimal("9"))], actor=SYSTEM)
     assert refused.value.field == "sku"
     assert not StockLevel.objects.filter(sku=kit).exists()
+
+
+def _gift_set(shop):
+    product_create(
+        code="gift-set",
+        name="Gift set",
+        tax_class=shop.standard,
+        variants=[VariantSpec("GIFT-SET", "Mug + candle", Decimal("28.00"))],
+    )
+    kit = shop.mug.__class__.objects.get(sku="GIFT-SET")
+    KitComponent.objects.create(kit=kit, component=shop.mug, quantity=2)
+    KitComponent.objects.create(kit=kit, component=shop.candle, quantity=1)
+    return kit
+
+
+def test_a_kit_named_beside_other_lines_holds_its_components_at_a_location(shop):
+    # The hold first assumes no kit; the kit's line is refused, found to be
+    # a kit, and the whole hold runs again with it expanded.
+    kit = _gift_set(shop)
+    stock_up(shop, {shop.mug: 10, shop.candle: 4, shop.shirt_m: 3})
+    held = stock_reserve(
+        lines=[
+            ReserveLine(shop.shirt_m.pk, shop.floor.pk, 1),
+            ReserveLine(kit.pk, shop.floor.pk, 3),
+            ReserveLine(shop.mug.pk, shop.floor.pk, 1),
+        ],
+        demand_type="order_line",
+        demand_id="o7",
+        actor=SYSTEM,
+    )
+    assert sorted((r.sku_id, r.quantity) for r in held) == sorted(
+        [(shop.shirt_m.pk, 1), (shop.mug.pk, 7), (shop.candle.pk, 3)]
+    )
+    assert all(r.pk for r in held)
+    assert _level(shop.mug, shop.floor).reserved == 7
+    assert _level(shop.candle, shop.floor).reserved == 3
+    assert _level(shop.shirt_m, shop.floor).reserved == 1
+    assert Reservation.objects.filter(demand_id="o7").count() == 3
+
+
+def test_a_kit_too_big_for_its_components_is_refused_and_holds_nothing(shop):
+    kit = _gift_set(shop)
+    stock_up(shop, {shop.mug: 10, shop.candle: 1, shop.shirt_m: 3})
+    with pytest.raises(InsufficientStock) as refused:
+        stock_reserve(
+            lines=[
+                ReserveLine(shop.shirt_m.pk, shop.floor.pk, 1),
+                ReserveLine(kit.pk, shop.floor.pk, 2),
+            ],
+            demand_type="order_line",
+            demand_id="o8",
+            actor=SYSTEM,
+        )
+    assert refused.value.extra["short"] == [
+        {"sku": shop.candle.sku, "location": shop.floor.code, "requested": 2}
+    ]
+    assert StockLevel.objects.filter(location=shop.floor, reserved__gt=0).count() == 0
+    assert not Reservation.objects.filter(demand_id="o8").exists()
+
+
+def test_a_kit_with_a_stock_row_left_from_before_is_never_held_as_itself(shop):
+    kit = _gift_set(shop)
+    KitComponent.objects.filter(kit=kit).delete()
+    stock_up(shop, {kit: 5, shop.mug: 4, shop.candle: 2})  # stocked while not a kit
+    KitComponent.objects.create(kit=kit, component=shop.mug, quantity=2)
+    KitComponent.objects.create(kit=kit, component=shop.candle, quantity=1)
+    stock_reserve(
+        lines=[ReserveLine(kit.pk, shop.floor.pk, 2)],
+        demand_type="order_line",
+        demand_id="o9",
+        actor=SYSTEM,
+    )
+    assert _level(kit, shop.floor).reserved == 0
+    assert _level(shop.mug, shop.floor).reserved == 4
+    assert _level(shop.candle, shop.floor).reserved == 2
+
+
+def test_an_unknown_location_is_named_whoever_holds(shop):
+    stock_up(shop, {shop.mug: 3})
+    with pytest.raises(ValidationFailed) as refused:
+        stock_reserve(
+            lines=[ReserveLine(shop.mug.pk, 999_999, 1)],
+            demand_type="order_line",
+            demand_id="o10",
+            actor=SYSTEM,
+        )
+    assert refused.value.field == "lines[0].location"
+    assert "location #999999 does not exist" in str(refused.value)
+
+
+def test_a_hold_sends_the_same_few_statements_for_one_line_or_five(shop, django_assert_num_queries):
+    stock_up(shop, {shop.mug: 9, shop.candle: 9, shop.shirt_m: 9, shop.shirt_l: 9})
+    skus = [shop.mug, shop.candle, shop.shirt_m, shop.shirt_l]
+    # Savepoint, hold, reservations, outbox event, release.
+    with django_assert_num_queries(5):
+        stock_reserve(
+            lines=[ReserveLine(shop.mug.pk, shop.floor.pk, 1)],
+            demand_type="order_line",
+            demand_id="q1",
+            actor=SYSTEM,
+        )
+    locks = 1 if connection.vendor == "postgresql" else 0  # rows locked in order first
+    with django_assert_num_queries(5 + locks):
+        held = stock_reserve(
+            lines=[ReserveLine(v.pk, shop.floor.pk, 2) for v in skus]
+            + [ReserveLine(shop.mug.pk, shop.floor.pk, 1)],
+            demand_type="order_line",
+            demand_id="q5",
+            actor=SYSTEM,
+        )
+    assert sorted(r.quantity for r in held) == [2, 2, 2, 3]
+    assert [_level(v, shop.floor).reserved for v in skus] == [4, 2, 2, 2]

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from omniretail.core.models import OutboxEvent
+from omniretail.core.sql import rows_insert
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,12 @@ def event_publish(event: DomainEvent) -> OutboxEvent:
     after = after_commit_handlers(event.name)
     # With nobody to deliver to, the event is kept (feeds read the outbox)
     # but needs no delivery task.
-    row = OutboxEvent.objects.create(
+    row = OutboxEvent(
         name=event.name,
         payload=event.payload(),
         delivered_at=None if after else timezone.now(),
     )
+    rows_insert([row])  # every write path publishes: skip the query compiler
     for handler in in_transaction_handlers(event.name):
         handler(row)
     if after:

@@ -21,6 +21,7 @@ from omniretail.catalog.models import Variant
 from omniretail.core.access import Actor, require, require_in
 from omniretail.core.errors import Conflict, NotFound, ValidationFailed
 from omniretail.core.events import event_publish
+from omniretail.core.sql import rows_insert
 from omniretail.inventory.domain import (
     BACKORDER,
     PREORDER,
@@ -33,6 +34,7 @@ from omniretail.inventory.domain import (
 from omniretail.inventory.events import BackordersFilled, StockChanged
 from omniretail.inventory.models import ChannelLocation, Location, Reservation, StockLevel
 from omniretail.inventory.selectors import kit_components
+from omniretail.inventory.services.holding import levels_hold
 from omniretail.inventory.services.ledger import MoveSpec, location_virtual, stock_moves_post
 
 ACTIVE = Reservation.Status.ACTIVE
@@ -75,23 +77,6 @@ def _buffers(channel_id: int | None, location_ids: set[int]) -> dict[int, int]:
             channel_id=channel_id, location_id__in=location_ids
         ).values_list("location_id", "safety_buffer")
     )
-
-
-def _hold(totals: dict[tuple[int, int], int], buffers: dict[int, int]) -> list[tuple[int, int]]:
-    """Conditionally raise `reserved` for each (sku, location) in lock order.
-    Returns the pairs that could not be held (nothing is undone here: the
-    caller's transaction rolls back)."""
-    short: list[tuple[int, int]] = []
-    for (sku_id, location_id), quantity in sorted(totals.items()):
-        buffer = buffers.get(location_id, 0)
-        updated = StockLevel.objects.filter(
-            sku_id=sku_id,
-            location_id=location_id,
-            on_hand__gte=F("reserved") + quantity + buffer,
-        ).update(reserved=F("reserved") + quantity)
-        if updated == 0:
-            short.append((sku_id, location_id))
-    return short
 
 
 def _insufficient(
@@ -198,6 +183,14 @@ class ReserveHints:
     buffers: dict[int, int]
 
 
+class _KitsAmongLines(Exception):
+    """Raised inside the first attempt's rollback point: some lines name kits."""
+
+    def __init__(self, kits: dict[int, dict[int, int]]) -> None:
+        super().__init__("kits among the lines")
+        self.kits = kits
+
+
 def stock_reserve_demands(
     *,
     demands: dict[str, list[ReserveLine]],
@@ -213,10 +206,56 @@ def stock_reserve_demands(
     run in that order, so two orders naming the same SKUs in opposite orders
     never deadlock. Kits are held as their components.
 
-    `savepoint=False` is for a caller already inside its own savepoint that
-    lets a refusal propagate: it saves the second savepoint's round trips."""
-    with transaction.atomic(savepoint=savepoint):
-        return _reserve_demands(demands, demand_type, actor, channel_id, expires_at, hints)
+    Without hints the hold first assumes no line names a kit (kits are rare,
+    and the hold statement never holds a kit as itself); when a line that
+    could not be held turns out to be a kit, that attempt is rolled back and
+    the hold runs again with the kits expanded, so rows are still locked in
+    one order. `savepoint=False` is for a caller already inside its own
+    savepoint that lets a refusal propagate: it saves the second savepoint's
+    round trips (and reads the kits first, having no point to roll back to)."""
+    args = (demands, demand_type, actor, channel_id, expires_at)
+    if hints is not None or not savepoint:
+        with transaction.atomic(savepoint=savepoint):
+            kits = (
+                hints.kits
+                if hints is not None
+                else kit_components({line.sku_id for lines in demands.values() for line in lines})
+            )
+            return _reserve_demands(*args, hints, kits)
+    try:
+        with transaction.atomic():
+            return _reserve_demands(*args, None, None)
+    except _KitsAmongLines as found:
+        kits = found.kits
+    with transaction.atomic():
+        return _reserve_demands(*args, None, kits)
+
+
+def _stores(actor: Actor, lines: list[ReserveLine]) -> dict[int, int | None] | None:
+    """Each location's store, for the permission check — or None when the
+    actor may hold stock everywhere (the system, company-wide roles), which
+    needs no read: a location that does not exist then shows as a refusal."""
+    if actor.can("stock.reserve", company_wide=True):
+        return None
+    return dict(
+        Location.objects.filter(pk__in={line.location_id for line in lines}).values_list(
+            "pk", "store_id"
+        )
+    )
+
+
+def _locations_exist(lines: list[ReserveLine]) -> None:
+    known = set(
+        Location.objects.filter(pk__in={line.location_id for line in lines}).values_list(
+            "pk", flat=True
+        )
+    )
+    for i, line in enumerate(lines):
+        if line.location_id not in known:
+            raise ValidationFailed(
+                f"lines[{i}]: location #{line.location_id} does not exist",
+                field=f"lines[{i}].location",
+            )
 
 
 def _reserve_demands(
@@ -226,55 +265,57 @@ def _reserve_demands(
     channel_id: int | None,
     expires_at: dt.datetime | None,
     hints: ReserveHints | None,
+    kits: dict[int, dict[int, int]] | None,
 ) -> list[Reservation]:
+    """`kits` None: not read yet (see stock_reserve_demands)."""
     every = [line for lines in demands.values() for line in lines]
     _positive(every)
-    stores = (
-        hints.location_stores
-        if hints is not None
-        else dict(
-            Location.objects.filter(pk__in={line.location_id for line in every}).values_list(
-                "pk", "store_id"
-            )
-        )
-    )
-    for i, line in enumerate(every):
-        if line.location_id not in stores:
-            raise ValidationFailed(
-                f"lines[{i}]: location #{line.location_id} does not exist",
-                field=f"lines[{i}].location",
-            )
-    for store_id in sorted({stores[line.location_id] for line in every}, key=lambda s: s or 0):
-        require_in(actor, "stock.reserve", store_id=store_id)
-    kits = hints.kits if hints is not None else kit_components([line.sku_id for line in every])
+    stores = hints.location_stores if hints is not None else _stores(actor, every)
+    if stores is not None:
+        for i, line in enumerate(every):
+            if line.location_id not in stores:
+                raise ValidationFailed(
+                    f"lines[{i}]: location #{line.location_id} does not exist",
+                    field=f"lines[{i}].location",
+                )
+        for store_id in sorted({stores[line.location_id] for line in every}, key=lambda s: s or 0):
+            require_in(actor, "stock.reserve", store_id=store_id)
     per_demand: dict[str, dict[tuple[int, int], int]] = {}
     totals: dict[tuple[int, int], int] = defaultdict(int)
     for demand_id, lines in demands.items():
         mine: dict[tuple[int, int], int] = defaultdict(int)
         for line in lines:
-            for sku_id, qty in kit_expand([(line.sku_id, line.quantity)], kits):
+            for sku_id, qty in kit_expand([(line.sku_id, line.quantity)], kits or {}):
                 mine[(sku_id, line.location_id)] += qty
                 totals[(sku_id, line.location_id)] += qty
         per_demand[demand_id] = mine
-    buffers = hints.buffers if hints is not None else _buffers(channel_id, set(stores))
-    short = _hold(totals, buffers)
+    if hints is not None:
+        buffers = hints.buffers
+    else:
+        buffers = _buffers(channel_id, {location_id for _, location_id in totals})
+    short = levels_hold(totals, buffers)
     if short:
+        if kits is None:
+            found = kit_components({sku_id for sku_id, _ in short})
+            if found:
+                raise _KitsAmongLines(found)
+        if stores is None:
+            _locations_exist(every)
         raise _insufficient(short, totals)
-    reservations = Reservation.objects.bulk_create(
-        [
-            Reservation(
-                sku_id=sku_id,
-                location_id=location_id,
-                quantity=qty,
-                demand_type=demand_type,
-                demand_id=demand_id,
-                channel_id=channel_id,
-                expires_at=expires_at,
-            )
-            for demand_id, mine in sorted(per_demand.items())
-            for (sku_id, location_id), qty in sorted(mine.items())
-        ]
-    )
+    reservations = [
+        Reservation(
+            sku_id=sku_id,
+            location_id=location_id,
+            quantity=qty,
+            demand_type=demand_type,
+            demand_id=demand_id,
+            channel_id=channel_id,
+            expires_at=expires_at,
+        )
+        for demand_id, mine in sorted(per_demand.items())
+        for (sku_id, location_id), qty in sorted(mine.items())
+    ]
+    rows_insert(reservations)
     event_publish(StockChanged(pairs=sorted(totals), reason="reserved"))
     return reservations
 
@@ -417,7 +458,7 @@ def _reserve_planned(
             ],
             final=True,
         )
-    short = _hold(totals, _buffers(channel_id, {loc for _, loc in totals}))
+    short = levels_hold(totals, _buffers(channel_id, {loc for _, loc in totals}))
     if short:
         raise _insufficient(short, totals)  # a race: the caller plans again
     held = [
