@@ -57,21 +57,30 @@ AFTER_COMMIT = {"test.pinged": [lambda row: PINGS.append(str(row.pk))]}
 @pytest.mark.django_db(transaction=True)
 def test_worker_batch_delivers_queued_outbox_events(capsys):
     _wiring.cache_clear()
+    PINGS.clear()
     try:
         with override_settings(
             TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}},
             OMNI_WIRING="tests.test_cli",
         ):
+            # Three events in one transaction, one more in a savepoint rolled back.
             with transaction.atomic():
-                event = event_publish(_Pinged())
-            assert OutboxEvent.objects.get(pk=event.pk).delivered_at is None
-            queued = DBTaskResult.objects.get()
+                events = [event_publish(_Pinged()) for _ in range(2)]
+                try:
+                    with transaction.atomic():
+                        event_publish(_Pinged())
+                        raise RuntimeError("undo")
+                except RuntimeError:
+                    pass
+                events.append(event_publish(_Pinged()))
+            assert OutboxEvent.objects.filter(delivered_at__isnull=True).count() == 3
+            queued = DBTaskResult.objects.get()  # one delivery task per transaction
             assert queued.task_path == "omniretail.core.events.outbox_deliver"
             assert main(["worker", "--batch", "--verbosity", "0"]) == 0
             queued.refresh_from_db()
             assert queued.status == "SUCCESSFUL"
-            assert [str(event.pk)] == PINGS
-            assert OutboxEvent.objects.get(pk=event.pk).delivered_at is not None
+            assert [str(event.pk) for event in events] == PINGS
+            assert not OutboxEvent.objects.filter(delivered_at__isnull=True).exists()
     finally:
         _wiring.cache_clear()
     assert "queue drained" in capsys.readouterr().out

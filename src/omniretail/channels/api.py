@@ -15,7 +15,7 @@ from omniretail.core.idempotency import idempotent_call, request_fingerprint
 from omniretail.core.models import Channel
 from omniretail.fulfilment.models import RoutingDecision
 from omniretail.inventory.models import Reservation
-from omniretail.orders.models import Order
+from omniretail.orders.models import Order, OrderLine
 from omniretail.orders.services import LINE_DEMAND
 
 router = Router(tags=["orders"])
@@ -80,8 +80,20 @@ class OrderOut(Schema):
     replayed: bool = False
 
 
-def order_out(order: Order, *, replayed: bool = False) -> dict:
-    lines = list(order.lines.select_related("sku").order_by("line_no"))
+def order_out(
+    order: Order,
+    *,
+    replayed: bool = False,
+    lines: list[OrderLine] | None = None,
+    routing: RoutingDecision | None = None,
+) -> dict:
+    """The order as the API shows it. `lines` (with their SKUs) and `routing`
+    are for the intake that has just written them: they are not read again."""
+    if lines is None:
+        lines = list(order.lines.select_related("sku").order_by("line_no"))
+        decisions = list(RoutingDecision.objects.filter(order=order).order_by("pk"))
+    else:
+        decisions = [routing] if routing is not None else []
     held: dict[tuple[int, str], int] = {}
     for demand_id, status, qty in Reservation.objects.filter(
         demand_type=LINE_DEMAND, demand_id__in=[str(line.pk) for line in lines]
@@ -118,7 +130,7 @@ def order_out(order: Order, *, replayed: bool = False) -> dict:
         ],
         "routing": [
             {"rule": d.rule, "reason": d.reason, "plan": d.plan, "backordered": d.backordered}
-            for d in RoutingDecision.objects.filter(order=order).order_by("pk")
+            for d in decisions
         ],
         "replayed": replayed,
     }
@@ -155,7 +167,7 @@ def order_create_endpoint(request: HttpRequest, payload: OrderIn) -> Status:
     def effect() -> tuple[int, dict]:
         result = order_intake(channel=channel, data=data, actor=actor)
         return (201 if result.created else 200), order_out(
-            result.order, replayed=not result.created
+            result.order, replayed=not result.created, lines=result.lines, routing=result.routing
         )
 
     result = idempotent_call(

@@ -18,7 +18,7 @@ from omniretail.core.models import Channel, Store
 from omniretail.customers.services import customer_find_or_create
 from omniretail.fulfilment.models import RoutingDecision
 from omniretail.fulfilment.services import order_route
-from omniretail.orders.models import Order
+from omniretail.orders.models import Order, OrderLine
 from omniretail.orders.services import (
     DuplicateExternalId,
     NewLine,
@@ -64,6 +64,8 @@ class IntakeResult:
     order: Order
     created: bool
     routing: RoutingDecision | None
+    # A new order's lines, each with its variant (for the reply, not read again).
+    lines: list[OrderLine] | None = None
 
 
 def _errors(data: IntakeOrder) -> tuple[list[dict[str, str]], dict, Store | None]:
@@ -218,13 +220,16 @@ def order_intake(*, channel: Channel, data: IntakeOrder, actor: Actor) -> Intake
         order, lines = order_create_with_lines(new=new, actor=actor)
     except DuplicateExternalId as dup:  # a concurrent resend won the race
         return IntakeResult(dup.order, created=False, routing=None)
+    variants_by_id = {v.pk: v for v in found.values()}
     routing = order_route(
         order=order,
         actor=actor,
         new_lines=lines,
-        sku_codes={v.pk: v.sku for v in found.values()},
+        sku_codes={pk: v.sku for pk, v in variants_by_id.items()},
     )
-    return IntakeResult(order, created=True, routing=routing)
+    for line in lines:
+        line.sku = variants_by_id[line.sku_id]
+    return IntakeResult(order, created=True, routing=routing, lines=lines)
 
 
 def _description(variant: Variant) -> str:

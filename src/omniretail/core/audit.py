@@ -4,6 +4,7 @@ from typing import Any
 
 from omniretail.core.access import Actor
 from omniretail.core.models import AuditLog
+from omniretail.core.sql import rows_insert
 
 
 def audit_record(
@@ -18,7 +19,7 @@ def audit_record(
 ) -> AuditLog:
     """Append who did what, when and why. Call inside the action's transaction
     so the record and the action stand or fall together."""
-    return AuditLog.objects.create(
+    entry = AuditLog(
         actor_user_id=actor.user_id,
         actor_label=actor.label,
         action=action,
@@ -28,3 +29,5 @@ def audit_record(
         reason=reason,
         data=data or {},
     )
+    rows_insert([entry])
+    return entry

@@ -84,17 +84,33 @@ def event_publish(event: DomainEvent) -> OutboxEvent:
     for handler in in_transaction_handlers(event.name):
         handler(row)
     if after:
-        event_id = str(row.pk)
-        transaction.on_commit(lambda: _enqueue_delivery(event_id))
+        _pending().append(str(row.pk))
+        transaction.on_commit(_enqueue_pending)
     return row
 
 
-def _enqueue_delivery(event_id: str) -> None:
+def _pending() -> list[str]:
+    """Events of this connection (one per thread) waiting for their commit."""
+    pending = getattr(connection, "_omni_outbox_pending", None)
+    if pending is None:
+        pending = connection._omni_outbox_pending = []  # type: ignore[attr-defined]
+    return pending
+
+
+def _enqueue_pending() -> None:
+    """On commit: one delivery task for every event the transaction wrote
+    (an order writes several), not one task each. The first callback of a
+    transaction takes them all; the others find nothing. An id left by a
+    rolled-back transaction costs nothing: its row does not exist."""
+    pending = _pending()
+    event_ids, pending[:] = pending[:], []
+    if not event_ids:
+        return
     try:
-        outbox_deliver.enqueue(event_id)
+        outbox_deliver.enqueue(*event_ids)
     except Exception:
-        # The event is safe in the outbox; the worker's sweep delivers it later.
-        log.exception("could not enqueue delivery of outbox event %s", event_id)
+        # The events are safe in the outbox; the worker's sweep delivers them later.
+        log.exception("could not enqueue delivery of outbox events %s", ", ".join(event_ids))
 
 
 def outbox_deliver_one(event_id: str) -> bool:
@@ -127,10 +143,12 @@ def outbox_deliver_one(event_id: str) -> bool:
 
 
 @task()
-def outbox_deliver(event_id: str) -> bool:
-    """Deliver one outbox event; failures are retried by the worker's sweep
-    with exponential backoff."""
-    return outbox_deliver_one(event_id)
+def outbox_deliver(*event_ids: str) -> bool:
+    """Deliver outbox events (those one transaction wrote), in order; one
+    failing does not stop the others, and failures are retried by the
+    worker's sweep with exponential backoff. True when all were delivered."""
+    delivered = [outbox_deliver_one(event_id) for event_id in event_ids]
+    return all(delivered)
 
 
 def outbox_pending_ids(*, limit: int = 500, older_than_s: int = 0) -> list[str]:

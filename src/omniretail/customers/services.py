@@ -332,7 +332,9 @@ def customer_find_or_create(
     if identity.email is None:
         raise ValidationFailed("Give the customer's e-mail.", field="email")
     first, last = _names(first_name, last_name)
-    with transaction.atomic():
+    # Inside the caller's transaction (an order's intake) no savepoint of its
+    # own: a race on the e-mail is caught by the create's savepoint.
+    with transaction.atomic(savepoint=False):
         return _match_or_create(
             identity,
             first_name=first,

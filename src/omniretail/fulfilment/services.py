@@ -12,11 +12,12 @@ from omniretail.catalog.models import Variant
 from omniretail.core.access import SYSTEM, Actor
 from omniretail.core.errors import Conflict
 from omniretail.core.models import OutboxEvent
+from omniretail.core.sql import rows_insert
 from omniretail.fulfilment.domain import DEFAULT_RULES, Candidate, Need, Plan, Rule, route
 from omniretail.fulfilment.models import RoutingDecision
-from omniretail.inventory.domain import BACKORDER, PREORDER, available
-from omniretail.inventory.models import ChannelLocation, Location, Reservation, StockLevel
-from omniretail.inventory.selectors import kit_components, store_location
+from omniretail.inventory.domain import BACKORDER, PREORDER
+from omniretail.inventory.models import Location, Reservation
+from omniretail.inventory.selectors import channel_places, kit_components, store_location
 from omniretail.inventory.services import (
     InsufficientStock,
     ReserveHints,
@@ -74,38 +75,27 @@ class _Places:
 def _candidates(
     order: Order, sku_ids: list[int], pickup: Location | None, kits: dict[int, dict[int, int]]
 ) -> _Places:
-    links = {
-        link.location_id: link
-        for link in ChannelLocation.objects.select_related("location").filter(
-            channel_id=order.channel_id, location__active=True
-        )
-    }
-    places = {loc_id: link.location for loc_id, link in links.items()}
-    if pickup is not None:
-        places[pickup.pk] = pickup
-    levels = StockLevel.objects.filter(sku_id__in=sku_ids, location_id__in=list(places))
-    free: dict[int, dict[int, int]] = defaultdict(dict)
-    for lv in levels:
-        link = links.get(lv.location_id)
-        free[lv.location_id][lv.sku_id] = available(
-            lv.on_hand, lv.reserved, link.safety_buffer if link else 0
-        )
+    places = channel_places(
+        channel_id=order.channel_id,
+        sku_ids=sku_ids,
+        also_location_id=pickup.pk if pickup is not None else None,
+    )
     candidates = [
         Candidate(
-            location_id=loc_id,
+            location_id=place.location_id,
             code=place.code,
             kind=place.kind,
-            priority=links[loc_id].priority if loc_id in links else 0,
-            available=free.get(loc_id, {}),
+            priority=place.priority,
+            available=place.free,
         )
-        for loc_id, place in places.items()
+        for place in places
     ]
     hints = ReserveHints(
-        location_stores={loc_id: place.store_id for loc_id, place in places.items()},
+        location_stores={place.location_id: place.store_id for place in places},
         kits=kits,
-        buffers={loc_id: link.safety_buffer for loc_id, link in links.items()},
+        buffers={place.location_id: place.safety_buffer for place in places},
     )
-    return _Places(candidates, hints, {loc_id: p.code for loc_id, p in places.items()})
+    return _Places(candidates, hints, {place.location_id: place.code for place in places})
 
 
 def _hold(order: Order, plan: Plan, requirements: list[Requirement], hints: ReserveHints) -> None:
@@ -179,7 +169,6 @@ def _wait(order: Order, plan: Plan, requirements: list[Requirement], at: int) ->
     ]
 
 
-@transaction.atomic
 def order_route(
     *,
     order: Order,
@@ -198,6 +187,20 @@ def order_route(
     `new_lines` (with `sku_codes`, SKU id -> code) is for the caller that has
     just created the order in this transaction: its row is already the
     caller's, nothing is held yet, and neither is read again."""
+    # A new order's caller lets a refusal roll its whole transaction back:
+    # no savepoint of our own then (each attempt still has one).
+    with transaction.atomic(savepoint=new_lines is None):
+        return _route(order, actor, rules, attempts, new_lines, sku_codes)
+
+
+def _route(
+    order: Order,
+    actor: Actor,
+    rules: tuple[Rule, ...],
+    attempts: int,
+    new_lines: list[OrderLine] | None,
+    sku_codes: dict[int, str] | None,
+) -> RoutingDecision | None:
     if new_lines is None:
         order = Order.objects.select_for_update().get(pk=order.pk)
     requirements, kits = _requirements(order, new_lines)
@@ -259,7 +262,7 @@ def _record(
         if sku_codes is not None and assigned <= sku_codes.keys()
         else dict(Variant.objects.filter(pk__in=assigned).values_list("pk", "sku"))
     )
-    decision = RoutingDecision.objects.create(
+    decision = RoutingDecision(
         order=order,
         rule=plan.rule,
         reason=plan.reason,
@@ -269,6 +272,7 @@ def _record(
         ],
         backordered=backordered,
     )
+    rows_insert([decision])
     message = plan.reason + (
         f"; {sum(b['quantity'] for b in backordered)} unit(s) backordered" if backordered else ""
     )

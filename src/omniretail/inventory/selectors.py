@@ -14,6 +14,11 @@ from omniretail.catalog.models import KitComponent
 from omniretail.inventory.domain import available, kit_available
 from omniretail.inventory.models import ChannelLocation, Location, StockLevel
 
+_LEVELS = StockLevel._meta.db_table
+_LINKS = ChannelLocation._meta.db_table
+_PLACES = Location._meta.db_table
+_KITS = KitComponent._meta.db_table
+
 
 def store_location(*, store_id: int) -> Location | None:
     """The selling location of a store (its shop floor)."""
@@ -25,18 +30,21 @@ def store_location(*, store_id: int) -> Location | None:
 
 
 def kit_components(sku_ids: Iterable[int]) -> dict[int, dict[int, int]]:
-    """Components of the kit SKUs among `sku_ids` (one query)."""
+    """Components of the kit SKUs among `sku_ids` (one statement; every
+    order, cart and count asks, and almost always gets nothing back)."""
+    ids = list(sku_ids)
+    if not ids:
+        return {}
     kits: dict[int, dict[int, int]] = defaultdict(dict)
-    for kit_id, component_id, qty in KitComponent.objects.filter(
-        kit_id__in=list(sku_ids)
-    ).values_list("kit_id", "component_id", "quantity"):
-        kits[kit_id][component_id] = qty
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT kit_id, component_id, quantity FROM {_KITS} "  # noqa: S608
+            f"WHERE kit_id IN ({', '.join(['%s'] * len(ids))})",
+            ids,
+        )
+        for kit_id, component_id, qty in cursor.fetchall():
+            kits[kit_id][component_id] = qty
     return dict(kits)
-
-
-_LEVELS = StockLevel._meta.db_table
-_LINKS = ChannelLocation._meta.db_table
-_PLACES = Location._meta.db_table
 
 
 def _channel_free_sql(skus: int) -> str:
@@ -78,6 +86,49 @@ def stock_available_many(*, sku_ids: Iterable[int], channel_id: int) -> dict[int
         sku_id: kit_available(kits[sku_id], free) if sku_id in kits else free.get(sku_id, 0)
         for sku_id in ids
     }
+
+
+@dataclass(frozen=True)
+class SellingPlace:
+    """A location a channel can sell from, with what it has free there."""
+
+    location_id: int
+    code: str
+    kind: str
+    store_id: int | None
+    priority: int  # 0: not one of the channel's sources (a pick-up store)
+    safety_buffer: int
+    free: dict[int, int]  # sku_id -> on hand - reserved - buffer (0 at least)
+
+
+def channel_places(
+    *, channel_id: int, sku_ids: list[int], also_location_id: int | None = None
+) -> list[SellingPlace]:
+    """The active locations the channel sells from, and `also_location_id`
+    (a pick-up store's floor), each with its free stock of `sku_ids` after
+    the channel's buffer there — in one statement, read by every order's
+    routing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.id, l.code, l.kind, l.store_id, c.priority, c.safety_buffer, "  # noqa: S608
+            f"s.sku_id, s.on_hand, s.reserved FROM {_PLACES} l "
+            f"LEFT JOIN {_LINKS} c ON c.location_id = l.id AND c.channel_id = %s "
+            f"LEFT JOIN {_LEVELS} s ON s.location_id = l.id "
+            f"AND s.sku_id IN ({', '.join(['%s'] * len(sku_ids)) or 'NULL'}) "
+            "WHERE l.active AND (c.id IS NOT NULL OR l.id = %s) ORDER BY l.id",
+            [channel_id, *sku_ids, also_location_id],
+        )
+        rows = cursor.fetchall()
+    places: dict[int, SellingPlace] = {}
+    for loc_id, code, kind, store_id, priority, buffer, sku_id, on_hand, reserved in rows:
+        place = places.get(loc_id)
+        if place is None:
+            place = places[loc_id] = SellingPlace(
+                loc_id, code, kind, store_id, priority or 0, buffer or 0, {}
+            )
+        if sku_id is not None:
+            place.free[sku_id] = available(on_hand, reserved, place.safety_buffer)
+    return list(places.values())
 
 
 def stock_available(*, sku_id: int, channel_id: int) -> int:

@@ -17,6 +17,7 @@ from omniretail.core.errors import Conflict, ValidationFailed
 from omniretail.core.events import event_publish
 from omniretail.core.models import Channel, Terminal
 from omniretail.core.money import Money, tax_from_gross
+from omniretail.core.sql import rows_insert
 from omniretail.inventory.models import Reservation
 from omniretail.inventory.services import reservations_release
 from omniretail.orders.domain import (
@@ -176,9 +177,11 @@ def order_activity(
     *, order: Order, actor: Actor, kind: str, message: str, data: dict | None = None
 ) -> OrderActivity:
     """One entry of the order's timeline (routing, shipments, returns add theirs)."""
-    return OrderActivity.objects.create(
+    entry = OrderActivity(
         order=order, actor_label=actor.label, kind=kind, message=message, data=data or {}
     )
+    rows_insert([entry])  # several per order on every channel's intake path
+    return entry
 
 
 def order_create(*, new: NewOrder, actor: Actor) -> Order:
@@ -206,7 +209,7 @@ def order_create_with_lines(*, new: NewOrder, actor: Actor) -> tuple[Order, list
     paid = new.payment_status in (Order.Payment.AUTHORIZED, Order.Payment.PAID)
     try:
         with transaction.atomic():
-            order = Order.objects.create(
+            order = Order(
                 channel=new.channel,
                 external_id=new.external_id,
                 store_id=new.pickup_store_id or new.channel.store_id,
@@ -226,6 +229,7 @@ def order_create_with_lines(*, new: NewOrder, actor: Actor) -> tuple[Order, list
                 created_by=actor.label,
                 **_pricing_fields(note),
             )
+            rows_insert([order])
     except IntegrityError:
         existing = Order.objects.filter(channel=new.channel, external_id=new.external_id).first()
         if existing is None:
@@ -238,24 +242,23 @@ def order_create_with_lines(*, new: NewOrder, actor: Actor) -> tuple[Order, list
             .annotate(label=Concat("product__name", Value(" "), "name"))
             .values_list("pk", "label")
         )
-    lines = OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                order=order,
-                line_no=i,
-                sku_id=line.sku_id,
-                description=descriptions[line.sku_id],
-                quantity=line.quantity,
-                unit_price=line.unit_price.amount,
-                tax_rate=line.tax_rate,
-                net=line.net.amount,
-                tax=line.tax.amount,
-                gross=line.gross.amount,
-                **_line_pricing_fields(line),
-            )
-            for i, line in enumerate(priced, start=1)
-        ]
-    )
+    lines = [
+        OrderLine(
+            order=order,
+            line_no=i,
+            sku_id=line.sku_id,
+            description=descriptions[line.sku_id],
+            quantity=line.quantity,
+            unit_price=line.unit_price.amount,
+            tax_rate=line.tax_rate,
+            net=line.net.amount,
+            tax=line.tax.amount,
+            gross=line.gross.amount,
+            **_line_pricing_fields(line),
+        )
+        for i, line in enumerate(priced, start=1)
+    ]
+    rows_insert(lines)
     order_activity(
         order=order,
         actor=actor,
