@@ -150,3 +150,23 @@ def test_a_backordered_order_is_allocated_when_its_stock_arrives(
     assert order.activities.last().message == "confirmed → allocated: backordered stock arrived"
     assert StockLevel.objects.get(sku=shop.mug, location=shop.warehouse).reserved == 3
     assert verify_all()[0] == []
+
+
+def test_an_order_costs_the_same_statements_for_one_line_or_four(client, shop, web_key):
+    """No query per line: what a channel's order costs does not grow with its
+    lines (the figure `bench/order_intake.py` reports)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    stock_up(shop, {shop.mug: 20, shop.candle: 20, shop.shirt_m: 20, shop.shirt_l: 20})
+    skus = [shop.mug.sku, shop.candle.sku, shop.shirt_m.sku, shop.shirt_l.sku]
+    warm = _post(client, web_key, _order("Q-0", [{"sku": skus[0], "quantity": 1}]))
+    assert warm.status_code == 201, warm.content
+    counts = []
+    for n, lines in enumerate(([skus[1]], skus), start=1):
+        with CaptureQueriesContext(connection) as captured:
+            r = _post(client, web_key, _order(f"Q-{n}", [{"sku": s, "quantity": 1} for s in lines]))
+        assert r.status_code == 201, r.content
+        assert [line["held"] for line in r.json()["lines"]] == [1] * len(lines)
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1], counts

@@ -9,7 +9,7 @@ from ninja import Field, Router, Schema, Status
 
 from omniretail.channels.intake import IntakeCustomer, IntakeLine, IntakeOrder, order_intake
 from omniretail.core.access import require_in
-from omniretail.core.api_auth import idempotency_key, request_actor
+from omniretail.core.api_auth import idempotency_key, key_channel, request_actor
 from omniretail.core.errors import NotFound, ValidationFailed
 from omniretail.core.idempotency import idempotent_call, request_fingerprint
 from omniretail.core.models import Channel
@@ -147,7 +147,12 @@ def order_create_endpoint(request: HttpRequest, payload: OrderIn) -> Status:
     if code is None:
         if actor.channel_id is None:
             raise ValidationFailed("Name the channel (its code).", field="channel")
-        channel = Channel.objects.select_related("company").get(pk=actor.channel_id)
+        own = key_channel(request)
+        channel = (
+            own
+            if own is not None and own.pk == actor.channel_id
+            else Channel.objects.select_related("company").get(pk=actor.channel_id)
+        )
     else:
         found = Channel.objects.select_related("company").filter(code=code).first()
         if found is None:

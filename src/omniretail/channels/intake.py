@@ -131,12 +131,14 @@ def _errors(data: IntakeOrder) -> tuple[list[dict[str, str]], dict, Store | None
     return errors, found, store
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_intake(*, channel: Channel, data: IntakeOrder, actor: Actor) -> IntakeResult:
     """Book a channel's order once: (channel, external id) is unique, so a
     resend returns the first order. Refused input changes nothing; stock that
     is not there refuses the order (409) unless its products are sold on
-    backorder."""
+    backorder. Called inside a transaction, it takes no savepoint of its own:
+    a refusal rolls the caller's whole transaction back, so a caller that
+    wants to go on after one must open its own savepoint."""
     require(actor, "orders.intake")
     if actor.channel_id is not None and actor.channel_id != channel.pk:
         raise PermissionDenied(

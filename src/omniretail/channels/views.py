@@ -25,6 +25,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import FieldError
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -595,7 +596,8 @@ def phone_order(request: HttpRequest) -> HttpResponse:
         data, rows = _phone_intake(form)
         if data is not None:
             try:
-                result = order_intake(channel=channel, data=data, actor=actor)
+                with transaction.atomic():  # the page goes on after a refusal
+                    result = order_intake(channel=channel, data=data, actor=actor)
             except DomainError as exc:
                 _intake_errors(form, exc, rows)
             else:

@@ -58,12 +58,19 @@ def api_key_issue(
 
 def api_key_authenticate(token: str) -> Actor | None:
     """The actor a key stands for, or None when the key is unknown or revoked."""
+    key = api_key_check(token)
+    return _key_actor(key) if key is not None else None
+
+
+def api_key_check(token: str) -> ApiKey | None:
+    """The active key this token proves, with its terminal and its channel
+    (and the channel's company, which every channel request needs), or None."""
     parts = token.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     _, prefix, secret = parts
     key = (
-        ApiKey.objects.select_related("terminal", "channel")
+        ApiKey.objects.select_related("terminal", "channel__company")
         .filter(prefix=prefix, active=True)
         .first()
     )
@@ -72,6 +79,11 @@ def api_key_authenticate(token: str) -> Actor | None:
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def api_key_actor_of(key: ApiKey) -> Actor:
+    """The actor of a key `api_key_check` accepted."""
     return _key_actor(key)
 
 

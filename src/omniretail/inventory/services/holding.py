@@ -5,12 +5,12 @@ A hold raises `reserved` only where enough is free:
 and never on a kit's own row (kits hold their components; a kit SKU that
 still has a stock row from before it became a kit is not held as itself).
 
-One (SKU, location): one UPDATE. Several: on PostgreSQL the rows are first
-locked in (sku_id, location_id) order — the order the ledger locks them in,
-so two writers never deadlock — then one UPDATE … FROM a VALUES list holds
-them all and RETURNING says which ones it could hold. SQLite serialises
-writers, so it needs no lock. Either way the number of statements does not
-grow with the number of lines.
+One (SKU, location): one UPDATE. Several: one statement too. On
+PostgreSQL a CTE first locks the rows in (sku_id, location_id) order — the
+order the ledger locks them in, so two writers never deadlock — and the
+UPDATE … FROM it then holds each row only once it is locked; RETURNING says
+which ones could be held. SQLite serialises writers, so it needs no lock.
+Either way the number of statements does not grow with the number of lines.
 """
 
 from __future__ import annotations
@@ -36,20 +36,28 @@ def _values(pairs: int, columns: int) -> str:
     return ", ".join([one] * pairs)
 
 
-def _lock_sql(pairs: int) -> str:
+def _hold_many_sql(pairs: int, lock: bool) -> str:
+    wanted = f"wanted (sku_id, location_id, quantity, need) AS (VALUES {_values(pairs, 4)})"
+    if lock:
+        # Sort, then lock as the rows come out: a row is updated only after
+        # every row before it in that order is locked.
+        source = (
+            f"WITH {wanted}, locked AS MATERIALIZED (SELECT s.id, w.quantity, w.need "  # noqa: S608
+            f"FROM {_LEVELS} s JOIN wanted w "
+            "ON s.sku_id = w.sku_id AND s.location_id = w.location_id "
+            "ORDER BY s.sku_id, s.location_id FOR UPDATE OF s) "
+        )
+        join = f"FROM locked w WHERE {_LEVELS}.id = w.id"
+    else:
+        source = f"WITH {wanted} "
+        join = (
+            f"FROM wanted w WHERE {_LEVELS}.sku_id = w.sku_id "
+            f"AND {_LEVELS}.location_id = w.location_id"
+        )
     return (
-        f"SELECT 1 FROM {_LEVELS} WHERE (sku_id, location_id) IN ({_values(pairs, 2)}) "  # noqa: S608
-        "ORDER BY sku_id, location_id FOR UPDATE"
-    )
-
-
-def _hold_many_sql(pairs: int) -> str:
-    return (
-        f"WITH wanted (sku_id, location_id, quantity, need) AS (VALUES {_values(pairs, 4)}) "  # noqa: S608
-        f"UPDATE {_LEVELS} SET reserved = {_LEVELS}.reserved + wanted.quantity FROM wanted "
-        f"WHERE {_LEVELS}.sku_id = wanted.sku_id AND {_LEVELS}.location_id = wanted.location_id "
-        f"AND {_LEVELS}.on_hand >= {_LEVELS}.reserved + wanted.need "
-        f"AND NOT EXISTS (SELECT 1 FROM {_KITS} WHERE kit_id = wanted.sku_id) "
+        f"{source}UPDATE {_LEVELS} SET reserved = {_LEVELS}.reserved + w.quantity {join} "  # noqa: S608
+        f"AND {_LEVELS}.on_hand >= {_LEVELS}.reserved + w.need "
+        f"AND NOT EXISTS (SELECT 1 FROM {_KITS} WHERE kit_id = {_LEVELS}.sku_id) "
         f"RETURNING {_LEVELS}.sku_id, {_LEVELS}.location_id"
     )
 
@@ -70,12 +78,10 @@ def levels_hold(
             need = quantity + buffers.get(location_id, 0)
             cursor.execute(HOLD_ONE_SQL, [quantity, sku_id, location_id, need, sku_id])
             return [] if cursor.rowcount == 1 else pairs
-        if connection.vendor == "postgresql":
-            cursor.execute(_lock_sql(len(pairs)), [v for pair in pairs for v in pair])
         params: list[int] = []
         for sku_id, location_id in pairs:
             quantity = totals[(sku_id, location_id)]
             params += [sku_id, location_id, quantity, quantity + buffers.get(location_id, 0)]
-        cursor.execute(_hold_many_sql(len(pairs)), params)
+        cursor.execute(_hold_many_sql(len(pairs), lock=connection.vendor == "postgresql"), params)
         held = {(sku_id, location_id) for sku_id, location_id in cursor.fetchall()}
     return [pair for pair in pairs if pair not in held]
