@@ -32,6 +32,7 @@ from omniretail.accounting.books_orders import (
 )
 from omniretail.accounting.books_payments import on_drawer_closed, on_drawer_paid
 from omniretail.accounting.books_refunds import on_refund_completed
+from omniretail.accounting.books_returns import on_return_accepted
 from omniretail.accounting.closings import closings_yesterday
 from omniretail.accounting.services import on_sale_completed, on_stock_adjusted
 from omniretail.channels.notifications import (
@@ -75,6 +76,8 @@ IN_TRANSACTION = {
     # it (payments), then booked (till sales here; other orders by their invoices).
     "refund.requested": [pay_refund_requested],
     "refund.completed": [on_refund_completed],
+    # Goods back from a customer: their cost back into inventory (Dr 1300 / Cr 5000).
+    "return.accepted": [on_return_accepted],
 }
 
 # Customer e-mails: each handler dedupes by event (or order) id.

@@ -10,7 +10,8 @@ sub-ledger is the sum of its entries):
 - invoice of shipped goods: Dr 2400 customer deposits (what was already
   paid and not yet invoiced) and Dr 1200 receivables (the rest) / Cr 4000
   sales (net, channel on the entry) and Cr 2100 VAT; plus the cost of the
-  goods that left (Dr 5000 / Cr 1300, from the stock moves' unit cost).
+  goods that left (Dr 5000 / Cr 1300, from the stock moves' unit cost), less
+  what came back in returns (books_returns.py books that back when it happens).
 - an invoice made from a till receipt, and a replacement invoice with the
   buyer's details, book nothing: the revenue is already booked.
 - a credit note: Dr 4100 sales discounts and refunds (net) and Dr 2100 VAT
@@ -33,6 +34,7 @@ from django.utils import timezone
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
+from omniretail.accounting.books_returns import order_returned_cost
 from omniretail.accounting.domain import (
     ACCOUNTS_RECEIVABLE,
     COST_OF_GOODS_SOLD,
@@ -160,12 +162,15 @@ def order_balance(*, order_id: int, account: str) -> Decimal:
 
 
 def order_shipped_cost(*, order_id: int) -> Decimal:
-    """Cost of the goods of an order's shipments that are with the customer
-    (moves to customers, less parcels brought back)."""
+    """Cost of the goods of an order that went to the customer: its
+    shipments' moves (less parcels brought back by the carrier) and moves
+    referenced by the order itself (holds handed over without a shipment)."""
     numbers = list(Shipment.objects.filter(order_id=order_id).values_list("number", flat=True))
     total = ZERO
     moves = StockMove.objects.filter(
-        reference_type="shipment", reference_id__in=numbers, unit_cost__isnull=False
+        Q(reference_type="shipment", reference_id__in=numbers)
+        | Q(reference_type="order", reference_id=str(order_id)),
+        unit_cost__isnull=False,
     ).values_list("quantity", "unit_cost", "to_location__kind", "from_location__kind")
     for qty, unit_cost, to_kind, from_kind in moves:
         if unit_cost is None:
@@ -269,8 +274,11 @@ def invoice_book(invoice: Invoice) -> None:
         Posting(SALES, credit=invoice.total_net - vouchers[0]),
         Posting(VAT_PAYABLE, credit=invoice.total_tax - vouchers[1]),
     ]
-    cost = order_shipped_cost(order_id=order_id) - order_balance(
-        order_id=order_id, account=COST_OF_GOODS_SOLD
+    # What the customer holds: shipped, less returns (booked back by books_returns).
+    cost = (
+        order_shipped_cost(order_id=order_id)
+        - order_returned_cost(order_id=order_id)
+        - order_balance(order_id=order_id, account=COST_OF_GOODS_SOLD)
     )
     if cost > 0:
         postings += [Posting(COST_OF_GOODS_SOLD, debit=cost), Posting(INVENTORY, credit=cost)]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
-from omniretail.accounting.domain import CASH_OVER_SHORT
+from omniretail.accounting.domain import CASH_OVER_SHORT, INVENTORY
 from omniretail.accounting.models import (
     Closing,
     CreditNote,
@@ -19,6 +19,7 @@ from omniretail.accounting.models import (
 )
 from omniretail.core.fiscal import ChainLink, chain_verify
 from omniretail.core.models import NumberSeries
+from omniretail.inventory.models import Location, StockMove
 from omniretail.orders.models import Order
 from omniretail.payments.models import DrawerSession, Payment
 
@@ -193,3 +194,51 @@ def verify_drawer_over_short() -> tuple[list[str], str]:
                 f"drawers: {name}: over/short {s.over_short} but the journal books {in_books}"
             )
     return problems, f"drawers: {count} closed drawers with over/short booked"
+
+
+def inventory_ledger_value() -> Decimal:
+    """The value the stock ledger moved into and out of own stock (stores,
+    warehouses, goods in transit) from and to customers, scrap and
+    adjustments, each move at the unit cost it carried. Goods received from
+    (or sent back to) suppliers are left out: purchases are not booked yet, so
+    this is what the inventory account must hold."""
+    kinds = dict(Location.objects.values_list("pk", "kind"))
+    outside = {pk for pk, kind in kinds.items() if kind in Location.VIRTUAL}
+    suppliers = {pk for pk, kind in kinds.items() if kind == Location.Kind.SUPPLIER}
+    total = Decimal(0)
+    moves = StockMove.objects.filter(unit_cost__isnull=False).values_list(
+        "from_location_id", "to_location_id", "quantity", "unit_cost"
+    )
+    for source, target, quantity, unit_cost in moves.iterator(5000):
+        if source in suppliers or target in suppliers or (source in outside) == (target in outside):
+            continue
+        value = quantity * unit_cost
+        total += value if source in outside else -value
+    return total
+
+
+def verify_inventory_account() -> tuple[list[str], str]:
+    """The journal's 1300 inventory = the stock ledger's value of what left
+    own stock for customers, scrap and adjustments and came back
+    (`inventory_ledger_value`): every sale, invoice, return, count and
+    write-off booked its goods at the moves' cost. Each entry rounds to the
+    cent, so up to half a cent per entry may separate them."""
+    rows = JournalLine.objects.filter(account__code=INVENTORY).values_list(
+        "entry_id", "debit", "credit"
+    )
+    booked = Decimal(0)
+    entries: set[int] = set()
+    for entry_id, debit, credit in rows.iterator(5000):
+        booked += debit - credit
+        entries.add(entry_id)
+    ledger = inventory_ledger_value()
+    problems = []
+    if abs(booked - ledger) > CENT / 2 * max(len(entries), 1):
+        problems.append(
+            f"inventory: the journal's {INVENTORY} holds {booked.quantize(CENT)} but the stock "
+            f"ledger moved {ledger.quantize(CENT)} in and out of stock (purchases aside)"
+        )
+    return problems, (
+        f"inventory: {INVENTORY} in {len(entries)} entries matches the stock ledger "
+        "(purchases aside)"
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from django.db import connection, models
 
@@ -34,12 +35,13 @@ def _insert_sql(model: type[models.Model], rows: int) -> str:
     fields, generated = _fields(model)
     quote = connection.ops.quote_name
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(quote(f.column or f.name) for f in fields)
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join([one] * rows)}"
+        f"({columns}) VALUES {', '.join([one] * rows)}"
     )
     if generated:
-        sql += f" RETURNING {quote(model._meta.pk.column)}"
+        sql += f" RETURNING {quote(model._meta.pk.column or 'id')}"
     return sql
 
 
@@ -51,7 +53,7 @@ def rows_insert(objs: Sequence[models.Model]) -> None:
         return
     model = type(objs[0])
     fields, generated = _fields(model)
-    params: list[object] = []
+    params: list[Any] = []
     for obj in objs:
         for field in fields:
             params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
