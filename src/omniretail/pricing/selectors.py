@@ -1,7 +1,12 @@
 """Reads: the rules in force loaded for the engine, a priced cart, the offline bundle.
 
-A constant number of queries whatever the cart's size (about 15): no query
-inside a loop. The engine (engine.py) does the pricing; these only load.
+The parts of the rules that no cart changes (tax rates, category ancestors,
+promotions with their targets, campaigns and source codes, price-list heads, a
+channel's company settings) come from a short-lived process-local cache
+(rules_cache.py). A warm cart price reads only its own rows: its variants
+(unless the caller holds them), the customer's group, the price-list entries
+of its variants and the coupons entered. No query inside a loop. The engine
+(engine.py) does the pricing; these only load.
 """
 
 from __future__ import annotations
@@ -11,19 +16,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from django.db.models import Count, Q
+from django.db import connection
+from django.db.models import Count, Field, Q
 from django.utils import timezone
 
-from omniretail.catalog.models import Category, TaxClass, Variant
+from omniretail.catalog.models import Variant
 from omniretail.core.errors import NotFound, ValidationFailed
-from omniretail.core.models import Channel, Store
+from omniretail.core.models import Channel
 from omniretail.customers.models import Customer
 from omniretail.pricing import models as m
+from omniretail.pricing import shared_rules as shared
 from omniretail.pricing.engine import normalise_code, price_cart
 from omniretail.pricing.engine_types import (
-    Campaign,
     CartLine,
     Context,
     Coupon,
@@ -36,6 +43,13 @@ from omniretail.pricing.engine_types import (
     Rules,
     to_dict,
 )
+from omniretail.pricing.rules_cache import rules_cache_usable
+from omniretail.pricing.shared_rules import ChannelRow
+
+# An explicit `at` this close to the clock is "now" and may use the cache; any
+# other (an offline sale priced at its sale time, a test travelling in time)
+# reads everything from the database.
+NOW_SLACK = dt.timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -62,109 +76,109 @@ class _Scope:
     prices_include_tax: bool
 
 
+def _is_now(at: dt.datetime | None) -> bool:
+    return at is None or abs(at - timezone.now()) <= NOW_SLACK
+
+
 def _scope(
     *,
     channel_id: int,
     store_id: int | None,
     customer_id: int | None,
     currency: str | None,
+    usable: bool,
     channel: Channel | None = None,
     known_group: tuple[int | None, str | None] | None = None,
 ) -> _Scope:
-    if channel is None or channel.pk != channel_id:
-        channel = Channel.objects.select_related("company", "store").filter(pk=channel_id).first()
-    if channel is None:
-        raise NotFound(f"No channel #{channel_id}; check the channel.", field="channel")
+    given = channel if channel is not None and channel.pk == channel_id else None
+    if given is not None:
+        company = given.company
+        row = ChannelRow(
+            given.pk, given.code, given.store_id, None, company.currency, company.prices_include_tax
+        )
+    else:
+        row = shared.channel_row(channel_id, usable=usable)
     store_code: str | None = None
-    if store_id is None and channel.store_id is not None:
-        store_id, store_code = channel.store_id, channel.store.code  # type: ignore[union-attr]
+    if store_id is None and row.store_id is not None:
+        store_id = row.store_id
+        store_code = given.store.code if given is not None else row.store  # type: ignore[union-attr]
     elif store_id is not None:
-        store_code = Store.objects.filter(pk=store_id).values_list("code", flat=True).first()
-        if store_code is None:
-            raise NotFound(f"No store #{store_id}; check the store.", field="store")
+        store_code = shared.store_code(store_id, usable=usable)
     group_id: int | None = None
     group: str | None = None
     if customer_id is not None and known_group is not None:
-        group_id, group_code = known_group
-        return _Scope(
-            channel_id=channel.pk,
-            channel=channel.code,
-            store_id=store_id,
-            store=store_code,
-            customer_id=customer_id,
-            customer_group_id=group_id,
-            customer_group=group_code,
-            currency=(currency or channel.company.currency).upper(),
-            prices_include_tax=channel.company.prices_include_tax,
+        group_id, group = known_group
+    elif customer_id is not None:
+        found = (
+            Customer.objects.filter(pk=customer_id).values_list("group_id", "group__code").first()
         )
-    if customer_id is not None:
-        row = Customer.objects.filter(pk=customer_id).values_list("group_id", "group__code").first()
-        if row is None:
+        if found is None:
             raise NotFound(f"No customer #{customer_id}; check the customer.", field="customer_id")
-        group_id, group = row
+        group_id, group = found
     return _Scope(
-        channel_id=channel.pk,
-        channel=channel.code,
+        channel_id=row.pk,
+        channel=row.code,
         store_id=store_id,
         store=store_code,
         customer_id=customer_id,
         customer_group_id=group_id,
         customer_group=group,
-        currency=(currency or channel.company.currency).upper(),
-        prices_include_tax=channel.company.prices_include_tax,
+        currency=(currency or row.currency).upper(),
+        prices_include_tax=row.prices_include_tax,
     )
-
-
-def _category_ancestors() -> dict[int, tuple[int, ...]]:
-    parents = dict(Category.objects.values_list("id", "parent_id"))
-    result: dict[int, tuple[int, ...]] = {}
-    for category_id in parents:
-        chain: list[int] = []
-        current: int | None = category_id
-        while current is not None and current not in chain:
-            chain.append(current)
-            current = parents.get(current)
-        result[category_id] = tuple(chain)
-    return result
 
 
 def cart_lines_build(
     items: Sequence[QuoteItem], known: Mapping[int, Variant] | None = None
 ) -> tuple[CartLine, ...]:
-    """Resolve SKUs / variant ids into the engine's cart lines (two queries;
-    one when the caller already holds the variants, with their product and
-    tax class, by id)."""
+    """Resolve SKUs / variant ids into the engine's cart lines (one query for
+    the variants, none when the caller already holds them, with their product
+    and tax class, by id; category ancestors come from the rules cache)."""
+    return _cart_lines(items, known, usable=rules_cache_usable())
+
+
+def _cart_lines(
+    items: Sequence[QuoteItem], known: Mapping[int, Variant] | None, *, usable: bool
+) -> tuple[CartLine, ...]:
     skus = {i.sku for i in items if i.sku}
     ids = {i.variant_id for i in items if i.variant_id is not None}
-    found: Iterable[Variant]
+    # variant id, sku, price, product id, category id, tax class code
+    rows: Iterable[tuple[int, str, Decimal, int, int | None, str]]
     if known is not None and not skus and ids <= known.keys():
-        found = [known[i] for i in ids]
+        rows = [
+            (v.pk, v.sku, v.price, v.product_id, v.product.category_id, v.product.tax_class.code)
+            for v in (known[i] for i in ids)
+        ]
     else:
-        found = Variant.objects.select_related("product__tax_class").filter(
-            Q(sku__in=skus) | Q(pk__in=ids)
+        if skus and ids:
+            wanted = Q(sku__in=skus) | Q(pk__in=ids)
+        else:
+            wanted = Q(sku__in=skus) if skus else Q(pk__in=ids)
+        rows = Variant.objects.filter(wanted).values_list(
+            "pk", "sku", "price", "product_id", "product__category_id", "product__tax_class__code"
         )
-    by_sku = {v.sku: v for v in found}
-    by_id = {v.pk: v for v in by_sku.values()}
-    ancestors = _category_ancestors() if by_sku else {}
+    by_sku = {row[1]: row for row in rows}
+    by_id = {row[0]: row for row in by_sku.values()}
+    ancestors = shared.category_ancestors(usable=usable) if by_sku else {}
     lines: list[CartLine] = []
     for index, item in enumerate(items):
-        variant = by_sku.get(item.sku or "") if item.sku else by_id.get(item.variant_id or 0)
-        if variant is None:
+        row = by_sku.get(item.sku or "") if item.sku else by_id.get(item.variant_id or 0)
+        if row is None:
             field = f"lines[{index}].sku" if item.sku else f"lines[{index}].variant_id"
             raise ValidationFailed(
                 f"{field}: no SKU {item.sku or item.variant_id!r}; check the code.", field=field
             )
-        product = variant.product
+        variant_id, sku, price, product_id, category_id, tax_class = row
         lines.append(
             CartLine(
                 line_id=item.line_id or str(index + 1),
-                sku=variant.sku,
-                variant_id=variant.pk,
-                product_id=product.pk,
-                tax_class=product.tax_class.code,
-                base_price=variant.price,
+                sku=sku,
+                variant_id=variant_id,
+                product_id=product_id,
+                tax_class=tax_class,
+                base_price=price,
                 quantity=item.quantity,
-                category_ids=ancestors.get(product.category_id, ()) if product.category_id else (),
+                category_ids=ancestors.get(category_id, ()) if category_id else (),
                 manual_discount=item.manual_discount,
             )
         )
@@ -172,123 +186,175 @@ def cart_lines_build(
 
 
 def _price_lists(
-    scope: _Scope, at: dt.datetime, variant_ids: Iterable[int] | None, *, any_group: bool
+    scope: _Scope,
+    at: dt.datetime,
+    variant_ids: Iterable[int] | None,
+    *,
+    any_group: bool,
+    usable: bool,
 ) -> tuple[PriceList, ...]:
-    entries = m.PriceListEntry.objects.filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gt=at),
-        price_list__active=True,
-        price_list__currency=scope.currency,
-    ).filter(
-        Q(price_list__channel__isnull=True) | Q(price_list__channel_id=scope.channel_id),
-        Q(price_list__store__isnull=True) | Q(price_list__store_id=scope.store_id),
-    )
+    heads = shared.list_heads(scope.currency, scope.channel_id, scope.store_id, usable=usable)
     if not any_group:
-        entries = entries.filter(
-            Q(valid_from__lte=at),
-            Q(price_list__customer_group__isnull=True)
-            | Q(price_list__customer_group_id=scope.customer_group_id),
+        heads = tuple(
+            h
+            for h in heads
+            if h.customer_group_id is None or h.customer_group_id == scope.customer_group_id
         )
-    if variant_ids is not None:
-        entries = entries.filter(variant_id__in=list(variant_ids))
-    rows = entries.order_by("price_list_id", "variant_id", "valid_from").values_list(
-        "price_list__code",
-        "price_list__currency",
-        "price_list__priority",
-        "price_list__channel__code",
-        "price_list__store__code",
-        "price_list__customer_group__code",
-        "variant_id",
-        "price",
-        "valid_from",
-        "valid_to",
-    )
-    heads: dict[str, tuple[Any, ...]] = {}
-    grouped: dict[str, list[PriceEntry]] = defaultdict(list)
-    for code, currency, priority, channel, store, group, variant_id, price, start, end in rows:
-        heads[code] = (currency, priority, channel, store, group)
-        grouped[code].append(PriceEntry(variant_id, price, start, end))
+    wanted = None if variant_ids is None else list(variant_ids)
+    if not heads or wanted == []:
+        return ()
+    grouped: dict[int, list[PriceEntry]] = defaultdict(list)
+    for list_id, variant_id, price, start, end in _entry_rows(
+        [h.pk for h in heads], wanted, at, started=not any_group
+    ):
+        grouped[list_id].append(PriceEntry(variant_id, price, start, end))
     return tuple(
-        PriceList(code, cur, prio, channel, store, group, tuple(grouped[code]))
-        for code, (cur, prio, channel, store, group) in heads.items()
+        PriceList(
+            h.price_list.code,
+            h.price_list.currency,
+            h.price_list.priority,
+            h.price_list.channel,
+            h.price_list.store,
+            h.price_list.customer_group,
+            tuple(grouped[h.pk]),
+        )
+        for h in heads
+        if h.pk in grouped
     )
+
+
+_ENTRY_COLUMNS = ("price_list", "variant", "price", "valid_from", "valid_to")
+
+
+def _entry_fields() -> tuple[Field[Any, Any], ...]:
+    opts = m.PriceListEntry._meta
+    return tuple(cast("Field[Any, Any]", opts.get_field(name)) for name in _ENTRY_COLUMNS)
+
+
+@lru_cache(maxsize=256)
+def _entries_sql(vendor: str, lists: int, variants: int | None, started: bool) -> str:
+    # Names come from the model's metadata; every value is a placeholder.
+    quote = connection.ops.quote_name
+    pl, variant, price, start, end = (quote(str(f.column)) for f in _entry_fields())
+    where = [f"{pl} IN ({', '.join(['%s'] * lists)})", f"({end} IS NULL OR {end} > %s)"]
+    if started:
+        where.append(f"{start} <= %s")
+    if variants is not None:
+        where.append(f"{variant} IN ({', '.join(['%s'] * variants)})")
+    return (
+        f"SELECT {pl}, {variant}, {price}, {start}, {end} "  # noqa: S608
+        f"FROM {quote(m.PriceListEntry._meta.db_table)} WHERE {' AND '.join(where)} "
+        f"ORDER BY {pl}, {variant}, {start}"
+    )
+
+
+def _entry_rows(
+    list_ids: list[int], variant_ids: list[int] | None, at: dt.datetime, *, started: bool
+) -> list[tuple[int, int, Decimal, dt.datetime, dt.datetime | None]]:
+    """Entries of these lists not ended at `at` (and started, with `started`),
+    of these variants (all when None), by list, variant and start: the
+    hottest read of every cart, so one plain statement built once per shape
+    (the query compiler cost ten times the database's work). Values come back
+    through the backend's converters, as the ORM gives them."""
+    fields = _entry_fields()
+    moment = fields[4].get_db_prep_value(at, connection)
+    params: list[Any] = [*list_ids, moment]
+    if started:
+        params.append(moment)
+    if variant_ids is not None:
+        params.extend(variant_ids)
+    sql = _entries_sql(
+        connection.vendor,
+        len(list_ids),
+        None if variant_ids is None else len(variant_ids),
+        started,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converting = []
+    for index, field in enumerate(fields):
+        col = field.cached_col
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converting.append((index, col, found))
+    if not converting:
+        return rows
+    result = []
+    for row in rows:
+        values = list(row)
+        for index, col, converters in converting:
+            for convert in converters:
+                values[index] = convert(values[index], col, connection)
+        result.append(tuple(values))
+    return result
 
 
 def _promotions(
-    scope: _Scope, at: dt.datetime, coupon_codes: Sequence[str] | None
+    scope: _Scope,
+    at: dt.datetime,
+    coupon_promotion_ids: set[int] | None,
+    *,
+    usable: bool,
 ) -> tuple[Promotion, ...]:
-    """Promotions not ended, for this channel. With coupon_codes (in force for
-    one cart): already started, for the customer's group, and coupon-only ones
-    only when one of their coupons was entered. Without (offline bundle): all."""
-    channel_ok = Q(channels__isnull=True) | Q(channels=scope.channel_id)
-    qs = m.Promotion.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at), active=True)
-    if coupon_codes is None:
-        qs = qs.filter(channel_ok)
-    else:
+    """Promotions not ended, for this channel. For one cart
+    (`coupon_promotion_ids` = the promotions of the coupons entered): already
+    started, for the customer's group, and coupon-only ones only when one of
+    their coupons was entered. Without (offline bundle): all."""
+    loaded = shared.promotions(at, usable=usable)
+    chosen: list[Promotion] = []
+    for row in loaded.rows:
+        p = row.rule
+        if p.valid_to is not None and p.valid_to <= at:
+            continue
+        channel_ok = not row.channel_ids or scope.channel_id in row.channel_ids
+        if coupon_promotion_ids is None:
+            if channel_ok:
+                chosen.append(p)
+            continue
+        if p.valid_from is not None and p.valid_from > at:
+            continue
         # The entered coupons' promotions are loaded whatever their targets, so
         # that the engine can say why one does not apply.
-        group_ok = Q(customer_groups__isnull=True) | Q(customer_groups=scope.customer_group_id)
-        qs = qs.filter(
-            Q(valid_from__isnull=True) | Q(valid_from__lte=at),
-            (channel_ok & group_ok & Q(coupon_required=False)) | Q(coupons__code__in=coupon_codes),
-        )
-    heads = list(qs.distinct().select_related("campaign"))
-    if not heads:
-        return ()
-    ids = [p.pk for p in heads]
-    targets: dict[str, dict[int, list[Any]]] = {}
-    for name, column in (
-        ("variants", "variant_id"),
-        ("products", "product_id"),
-        ("categories", "category_id"),
-        ("channels", "channel__code"),
-        ("customer_groups", "customergroup__code"),
-    ):
-        through = getattr(m.Promotion, name).through
-        found: dict[int, list[Any]] = defaultdict(list)
-        for promotion_id, value in (
-            through.objects.filter(promotion_id__in=ids)
-            .order_by(column)
-            .values_list("promotion_id", column)
-        ):
-            found[promotion_id].append(value)
-        targets[name] = found
-    return tuple(
-        Promotion(
-            id=p.pk,
-            code=p.code,
-            name=p.name,
-            kind=p.kind,  # type: ignore[arg-type]
-            value=p.value,
-            target=p.target,  # type: ignore[arg-type]
-            variant_ids=tuple(targets["variants"][p.pk]),
-            product_ids=tuple(targets["products"][p.pk]),
-            category_ids=tuple(targets["categories"][p.pk]),
-            buy_quantity=p.buy_quantity,
-            get_quantity=p.get_quantity,
-            min_spend=p.min_spend,
-            campaign=p.campaign.code if p.campaign else None,
-            exclusive=p.exclusive,
-            priority=p.priority,
-            valid_from=p.valid_from,
-            valid_to=p.valid_to,
-            channels=tuple(targets["channels"][p.pk]),
-            customer_groups=tuple(targets["customer_groups"][p.pk]),
-            coupon_required=p.coupon_required,
-        )
-        for p in heads
-    )
+        group_ok = not row.group_ids or scope.customer_group_id in row.group_ids
+        if p.id in coupon_promotion_ids or (channel_ok and group_ok and not p.coupon_required):
+            chosen.append(p)
+    return tuple(chosen)
+
+
+_COUPON_COLUMNS = (
+    "pk",
+    "code",
+    "promotion_id",
+    "max_uses",
+    "uses",
+    "per_customer_limit",
+    "valid_from",
+    "valid_to",
+)
 
 
 def _coupons(
     at: dt.datetime, coupon_codes: Sequence[str] | None, customer_id: int | None
-) -> tuple[Coupon, ...]:
-    qs = m.Coupon.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at), active=True)
-    if coupon_codes is not None:
-        if not coupon_codes:
-            return ()
-        qs = qs.filter(code__in=coupon_codes)
-    rows = list(qs.values_list("pk", "code", "promotion_id", "max_uses", "uses",
-                               "per_customer_limit", "valid_from", "valid_to"))  # fmt: skip
+) -> tuple[tuple[Coupon, ...], set[int]]:
+    """The coupons usable at `at` (those entered, or all for the offline
+    bundle) with their usage, never cached; and the promotions of the codes
+    entered, whatever the state of their coupons."""
+    promotion_ids: set[int] = set()
+    if coupon_codes is None:
+        rows = list(
+            m.Coupon.objects.filter(
+                Q(valid_to__isnull=True) | Q(valid_to__gt=at), active=True
+            ).values_list(*_COUPON_COLUMNS)
+        )
+    elif not coupon_codes:
+        return (), promotion_ids
+    else:
+        entered = list(
+            m.Coupon.objects.filter(code__in=coupon_codes).values_list(*_COUPON_COLUMNS, "active")
+        )
+        promotion_ids = {row[2] for row in entered}
+        rows = [row[:8] for row in entered if row[8] and (row[7] is None or row[7] > at)]
     used: dict[int, int] = {}
     if customer_id is not None and rows:
         used = dict(
@@ -299,10 +365,11 @@ def _coupons(
             .annotate(n=Count("id"))
             .values_list("coupon_id", "n")
         )
-    return tuple(
+    coupons = tuple(
         Coupon(code, promotion_id, max_uses, uses, limit, used.get(pk, 0), start, end)
         for pk, code, promotion_id, max_uses, uses, limit, start, end in rows
     )
+    return coupons, promotion_ids
 
 
 def _rules(
@@ -313,32 +380,30 @@ def _rules(
     coupon_codes: Sequence[str] | None,
     source_code: str | None,
     rounding: Rounding,
+    usable: bool,
 ) -> Rules:
-    promotions = _promotions(scope, at, coupon_codes)
-    sources = m.SourceCode.objects.filter(active=True)
+    coupons, coupon_promotion_ids = _coupons(at, coupon_codes, scope.customer_id)
+    promotions = _promotions(
+        scope, at, None if coupon_codes is None else coupon_promotion_ids, usable=usable
+    )
+    known = shared.campaigns(usable=usable)
+    source_codes = known.source_codes
     if coupon_codes is not None:  # one cart: only its source code
-        sources = (
-            sources.filter(code=normalise_code(source_code or ""))
-            if source_code
-            else sources.none()
-        )
-    source_codes = dict(sources.values_list("code", "campaign__code"))
+        code = normalise_code(source_code or "")
+        campaign = known.source_codes.get(code) if source_code else None
+        source_codes = {code: campaign} if campaign is not None else {}
     wanted = {p.campaign for p in promotions if p.campaign} | set(source_codes.values())
-    campaigns = tuple(
-        Campaign(code, name, start, end)
-        for code, name, start, end in m.Campaign.objects.filter(code__in=wanted)
-        .order_by("code")
-        .values_list("code", "name", "valid_from", "valid_to")
-    ) if wanted else ()  # fmt: skip
     return Rules(
         tax_mode="included" if scope.prices_include_tax else "excluded",
-        tax_rates=dict(TaxClass.objects.order_by("code").values_list("code", "rate")),
+        tax_rates=dict(shared.tax_rates(usable=usable)),
         rounding=rounding,
-        price_lists=_price_lists(scope, at, variant_ids, any_group=coupon_codes is None),
+        price_lists=_price_lists(
+            scope, at, variant_ids, any_group=coupon_codes is None, usable=usable
+        ),
         promotions=promotions,
-        coupons=_coupons(at, coupon_codes, scope.customer_id),
-        campaigns=campaigns,
-        source_codes=source_codes,
+        coupons=coupons,
+        campaigns=tuple(known.campaigns[c] for c in sorted(wanted) if c in known.campaigns),
+        source_codes=dict(source_codes),
     )
 
 
@@ -357,8 +422,13 @@ def pricing_rules_in_force(
     """The engine's rules for one cart: prices of `variant_ids` (all when
     None), promotions in force, the entered coupons with their usage (overall
     and by this customer), the source code's campaign, tax rates."""
+    usable = _is_now(at) and rules_cache_usable()
     scope = _scope(
-        channel_id=channel_id, store_id=store_id, customer_id=customer_id, currency=currency
+        channel_id=channel_id,
+        store_id=store_id,
+        customer_id=customer_id,
+        currency=currency,
+        usable=usable,
     )
     return _rules(
         scope,
@@ -367,6 +437,7 @@ def pricing_rules_in_force(
         coupon_codes=[normalise_code(c) for c in coupon_codes if c.strip()],
         source_code=source_code,
         rounding=rounding,
+        usable=usable,
     )
 
 
@@ -388,19 +459,22 @@ def cart_price(
     """Load the rules in force and run the engine: what every channel calls.
     A caller that already holds the channel (with its company), the
     variants (with product and tax class, by id) or the customer's group
-    (id, code) passes them and they are not read again."""
+    (id, code) passes them and they are not read again. With an explicit
+    `at` other than now the rules are read from the database, not the cache."""
     if not items:
         raise ValidationFailed("lines: send at least one line.", field="lines")
+    usable = _is_now(at) and rules_cache_usable()
     at = at or timezone.now()
     scope = _scope(
         channel_id=channel_id,
         store_id=store_id,
         customer_id=customer_id,
         currency=currency,
+        usable=usable,
         channel=channel,
         known_group=customer_group,
     )
-    lines = cart_lines_build(items, variants)
+    lines = _cart_lines(items, variants, usable=usable)
     codes = [normalise_code(c) for c in coupon_codes if c.strip()]
     rules = _rules(
         scope,
@@ -409,6 +483,7 @@ def cart_price(
         coupon_codes=codes,
         source_code=source_code,
         rounding=rounding,
+        usable=usable,
     )
     context = Context(
         channel=scope.channel,
@@ -431,10 +506,19 @@ def pricing_rules_export(
     entries in force or scheduled), promotions not ended, active coupons with
     their usage at export time, campaigns and source codes, tax rates. The
     terminal fills `context` itself (customer group, now, coupons entered)."""
+    usable = _is_now(at) and rules_cache_usable()
     at = at or timezone.now()
-    scope = _scope(channel_id=channel_id, store_id=store_id, customer_id=None, currency=None)
+    scope = _scope(
+        channel_id=channel_id, store_id=store_id, customer_id=None, currency=None, usable=usable
+    )
     rules = _rules(
-        scope, at, variant_ids=None, coupon_codes=None, source_code=None, rounding="line"
+        scope,
+        at,
+        variant_ids=None,
+        coupon_codes=None,
+        source_code=None,
+        rounding="line",
+        usable=usable,
     )
     return {
         "generated_at": at.isoformat(),
