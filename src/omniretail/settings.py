@@ -125,6 +125,17 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache -----------------------------------------------------------------------
+# Per process (each web worker its own): the shop keeps product pages and search
+# results here. Room for a few thousand pages rather than Django's 300, so a
+# large catalogue's busy pages stay cached.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("OMNI_CACHE_MAX_ENTRIES", "5000"))},
+    }
+}
+
 # --- Background work --------------------------------------------------------
 TASKS = {
     "default": {

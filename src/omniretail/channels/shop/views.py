@@ -7,17 +7,22 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from omniretail.core.errors import DomainError, NotFound
 from omniretail.orders.models import Order
 
+from . import catalogue as cat
 from . import selectors as sel
+from .caching import CATEGORY_CACHE_S, PRODUCT_CACHE_S, SEARCH_CACHE_S, key
 from .forms import CheckoutForm
 from .models import Cart, ShippingMethod
 from .services import (
@@ -26,8 +31,8 @@ from .services import (
     PaymentRefused,
     cart_coupon_add,
     cart_coupon_remove,
-    cart_create,
     cart_holds_renew,
+    cart_line_add,
     cart_line_set,
     checkout_place,
 )
@@ -63,24 +68,39 @@ def current_cart(request: HttpRequest, *, fresh: bool = False) -> Cart | None:
     return cart
 
 
-def _cart_for_write(request: HttpRequest) -> Cart:
-    cart = current_cart(request)
-    if cart is None:
-        cart = cart_create(channel=sel.shop_channel(), customer_id=customer_id_of(request))
-        request.session[SESSION_CART] = cart.token
-        request._shop_cart = cart  # type: ignore[attr-defined]
-    return cart
-
-
 def _count(cart: Cart | None) -> int:
     return int(getattr(cart, "item_count", 0) or 0)
 
 
+def cart_count(request: HttpRequest) -> int:
+    """Units in the session's cart, for the header: the cart this request
+    already read, or one small query (never cached: it is the session's)."""
+    if hasattr(request, "_shop_cart"):
+        return _count(request._shop_cart)  # type: ignore[attr-defined]
+    token = request.session.get(SESSION_CART)
+    return sel.cart_units(token=token) if token else 0
+
+
+def _fragment(cache_key: str, template: str, context: dict[str, object], ttl: int) -> SafeString:
+    """HTML that is the same for every shopper (no session, no CSRF token),
+    rendered once per cache entry."""
+    html = cache.get(cache_key)
+    if html is None:
+        html = render_to_string(template, context)
+        cache.set(cache_key, str(html), ttl)
+    return mark_safe(html)  # noqa: S308 - rendered by our templates with autoescape
+
+
 def _base(request: HttpRequest, **context: object) -> dict[str, object]:
-    tree = sel.category_tree()
+    menu = _fragment(
+        key("menu"),
+        "shop/partials/menu.html",
+        {"categories": cat.category_roots(cat.category_tree())},
+        CATEGORY_CACHE_S,
+    )
     return {
-        "categories": sel.category_roots(tree),
-        "cart_count": _count(current_cart(request)),
+        "category_menu": menu,
+        "cart_count": cart_count(request),
         "query": request.GET.get("q", ""),
         **context,
     }
@@ -94,54 +114,92 @@ def _page_number(request: HttpRequest) -> int:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    channel = sel.shop_channel()
+    channel = cat.shop_channel()
     return render(
         request,
         "shop/home.html",
-        _base(request, products=sel.products_newest(channel=channel), channel=channel),
+        _base(request, products=cat.products_newest(channel=channel), channel=channel),
+    )
+
+
+def _listing(request: HttpRequest, title: str, results: str) -> HttpResponse:
+    return render(
+        request,
+        "shop/listing.html",
+        _base(request, title=title, results=mark_safe(results)),  # noqa: S308
     )
 
 
 def category(request: HttpRequest, code: str) -> HttpResponse:
-    channel = sel.shop_channel()
+    channel = cat.shop_channel()
     try:
-        page = sel.products_in_category(channel=channel, code=code, page=_page_number(request))
+        page = cat.products_in_category(channel=channel, code=code, page=_page_number(request))
     except NotFound:
         raise Http404("No such category")
-    tree = sel.category_tree()
+    tree = cat.category_tree()
     node = page.category
-    return render(
-        request,
-        "shop/listing.html",
-        _base(
-            request,
-            page=page,
-            path=sel.category_path(tree, node.id) if node else [],
-            subcategories=[tree[c] for c in node.children] if node else [],
-        ),
+    results = render_to_string(
+        "shop/partials/listing_results.html",
+        {
+            "page": page,
+            "path": cat.category_path(tree, node.id) if node else [],
+            "subcategories": [tree[c] for c in node.children] if node else [],
+        },
     )
+    return _listing(request, page.title, results)
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    channel = sel.shop_channel()
-    page = sel.products_search(
-        channel=channel, query=request.GET.get("q", ""), page=_page_number(request)
-    )
-    return render(
-        request, "shop/listing.html", _base(request, page=page, path=[], subcategories=[])
-    )
+    """A results page is the same for every shopper: kept SEARCH_CACHE_S
+    (prices and "in stock" as of then), shown only while none of its products
+    has been withdrawn."""
+    channel = cat.shop_channel()
+    query = cat.search_query(request.GET.get("q", ""))
+    number = _page_number(request)
+    cache_key = key("search", channel.pk, number, query)
+    cached = cache.get(cache_key)
+    if cached is None or not cat.products_still_listed(cached[1]):
+        page = cat.products_search(channel=channel, query=query, page=number)
+        results = render_to_string(
+            "shop/partials/listing_results.html", {"page": page, "path": [], "subcategories": []}
+        )
+        cached = (page.title, page.product_ids, str(results))
+        cache.set(cache_key, cached, SEARCH_CACHE_S)
+    return _listing(request, cached[0], cached[2])
 
 
 def product(request: HttpRequest, code: str) -> HttpResponse:
-    channel = sel.shop_channel()
+    channel = cat.shop_channel()
     try:
-        view = sel.product_detail(channel=channel, code=code, sku=request.GET.get("sku"))
+        view = cat.product_detail(channel=channel, code=code, sku=request.GET.get("sku"))
     except NotFound:
         raise Http404("No such product")
-    template = (
-        "shop/partials/variant.html" if request.headers.get("HX-Request") else "shop/product.html"
+    if request.headers.get("HX-Request"):  # another variant chosen: its part of the page only
+        return render(
+            request, "shop/partials/variant.html", {"view": view, "product": view.product}
+        )
+    context = {"path": view.path, "product": view.product}
+    return render(
+        request,
+        "shop/product.html",
+        _base(
+            request,
+            view=view,
+            product=view.product,
+            product_crumbs=_fragment(
+                key("product_crumbs", code, view.read_at),
+                "shop/partials/crumbs.html",
+                context,
+                PRODUCT_CACHE_S,
+            ),
+            product_intro=_fragment(
+                key("product_intro", code, view.read_at),
+                "shop/partials/product_intro.html",
+                context,
+                PRODUCT_CACHE_S,
+            ),
+        ),
     )
-    return render(request, template, _base(request, view=view, product=view.product))
 
 
 # --- Cart ------------------------------------------------------------------------------
@@ -160,24 +218,31 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     sku_id = _int(request.POST.get("sku_id"))
     quantity = _int(request.POST.get("quantity"), 1)
     error = ""
-    added = 0
+    added = None
     if sku_id is None or quantity is None or quantity < 1:
         error = "Choose an item and a quantity of 1 or more."
     else:
         try:
-            added = cart_line_set(
-                cart=_cart_for_write(request), sku_id=sku_id, quantity=quantity, add=True
+            added = cart_line_add(
+                token=request.session.get(SESSION_CART),
+                channel=cat.shop_channel(),
+                customer_id=customer_id_of(request),
+                sku_id=sku_id,
+                quantity=quantity,
             )
         except DomainError as exc:
             error = exc.message
+        else:
+            if request.session.get(SESSION_CART) != added.cart.token:
+                request.session[SESSION_CART] = added.cart.token
     if is_htmx:
         return render(
             request,
             "shop/partials/cart_added.html",
             {
                 "error": error,
-                "added": added,
-                "cart_count": _count(current_cart(request, fresh=True)),
+                "added": added.quantity if added else 0,
+                "cart_count": added.cart_count if added else cart_count(request),
             },
         )
     if error:

@@ -3,11 +3,13 @@
 from .account import account_sign_up, sign_in, sign_in_allowed, sign_in_failed
 from .cart import (
     SHOP_ACTOR,
+    CartAdded,
     cart_adopt,
     cart_coupon_add,
     cart_coupon_remove,
     cart_create,
     cart_holds_renew,
+    cart_line_add,
     cart_line_set,
 )
 from .checkout import CheckoutData, OutOfStock, PaymentRefused, checkout_place
@@ -15,6 +17,7 @@ from .returns import return_request_accept, return_request_create, return_reques
 
 __all__ = [
     "SHOP_ACTOR",
+    "CartAdded",
     "CheckoutData",
     "OutOfStock",
     "PaymentRefused",
@@ -24,6 +27,7 @@ __all__ = [
     "cart_coupon_remove",
     "cart_create",
     "cart_holds_renew",
+    "cart_line_add",
     "cart_line_set",
     "checkout_place",
     "return_request_accept",

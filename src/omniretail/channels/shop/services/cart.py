@@ -5,14 +5,16 @@ renewed on activity; an abandoned cart's holds expire by themselves
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from omniretail.catalog.models import Variant
+from omniretail.catalog.models import Product, Variant
 from omniretail.core.access import Actor
 from omniretail.core.errors import Conflict, NotFound, ValidationFailed
 from omniretail.core.models import Channel
+from omniretail.core.sql import rows_insert
 from omniretail.inventory.models import Reservation
 from omniretail.inventory.selectors import stock_available
 from omniretail.inventory.services import (
@@ -44,16 +46,22 @@ def cart_create(*, channel: Channel, customer_id: int | None = None) -> Cart:
     )
 
 
-def _locked(cart: Cart) -> Cart:
-    locked = Cart.objects.select_for_update().select_related("channel").get(pk=cart.pk)
-    if locked.status != Cart.Status.OPEN:
+def _open(cart: Cart) -> Cart:
+    if cart.status != Cart.Status.OPEN:
         raise Conflict(
             "This cart is being paid for or was already ordered; open your order or start a "
             "new cart.",
             field="cart",
             code="cart_closed",
         )
-    return locked
+    return cart
+
+
+def _locked(cart: Cart) -> Cart:
+    # Only the cart's row is locked: carts of other shoppers never wait on each other.
+    return _open(
+        Cart.objects.select_for_update(of=("self",)).select_related("channel").get(pk=cart.pk)
+    )
 
 
 def _cart_hold_ids(cart: Cart, sku_ids: list[int]) -> list[int]:
@@ -124,8 +132,92 @@ def _quantity(value: object) -> int:
     return value
 
 
-def _label(variant: Variant) -> str:
-    return f"{variant.product.name} — {variant.name}"
+_CARTS = Cart._meta.db_table
+_LINES = CartLine._meta.db_table
+_VARIANTS = Variant._meta.db_table
+_PRODUCTS = Product._meta.db_table
+
+
+def _sold(sku_id: int) -> tuple[str, str]:
+    """(label, product kind) of a SKU still sold, or NotFound (one statement:
+    every add to cart asks)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.name, v.name, p.kind FROM {_VARIANTS} v "  # noqa: S608
+            f"JOIN {_PRODUCTS} p ON p.id = v.product_id WHERE v.id = %s AND v.active AND p.active",
+            [sku_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("This item is no longer sold; choose another.", field="sku")
+    return f"{row[0]} — {row[1]}", row[2]
+
+
+class _Short(Exception):
+    """The new quantity could not be held (raised inside the transaction, so
+    that everything it wrote is rolled back)."""
+
+    def __init__(self, wanted: int) -> None:
+        super().__init__(wanted)
+        self.wanted = wanted
+
+
+_UNREAD = (-1, -1)
+
+
+def _line_write(
+    cart: Cart,
+    sku_id: int,
+    quantity: int,
+    *,
+    add: bool,
+    kind: str,
+    line: tuple[int, int] | None = _UNREAD,
+) -> tuple[int, int]:
+    """In the caller's transaction, the cart locked: the line's new quantity,
+    held. `line` is the line's (pk, quantity) when the caller read it (None:
+    no such line). Holds are given back only when the line had some (a line
+    and its holds are written together, so a new line has none). Returns the
+    line's quantity before and after."""
+    if line == _UNREAD:
+        line = (
+            CartLine.objects.filter(cart=cart, sku_id=sku_id).values_list("pk", "quantity").first()
+        )
+    current = line[1] if line else 0
+    wanted = current + quantity if add else quantity
+    if wanted > MAX_LINE_QUANTITY:
+        raise ValidationFailed(
+            f"quantity: at most {MAX_LINE_QUANTITY} of one item per order (you have {current}).",
+            field="quantity",
+        )
+    if line is not None:
+        cart_holds_release(cart=cart, sku_ids=[sku_id])
+        if wanted == 0:
+            CartLine.objects.filter(pk=line[0]).delete()
+            return current, 0
+        CartLine.objects.filter(pk=line[0]).update(quantity=wanted)
+    elif wanted == 0:
+        return current, 0
+    else:
+        rows_insert([CartLine(cart_id=cart.pk, sku_id=sku_id, quantity=wanted)])
+    if kind != "gift_card":  # a voucher is issued when paid
+        try:
+            _hold(cart, sku_id, wanted)
+        except InsufficientStock as exc:
+            raise _Short(wanted) from exc
+    return current, wanted
+
+
+def _refused(cart: Cart, sku_id: int, label: str, wanted: int) -> Conflict:
+    left = stock_available(sku_id=sku_id, channel_id=cart.channel_id)
+    held = _held_now(cart, sku_id)
+    return Conflict(
+        f"{label}: only {left + held} available online; "
+        f"you asked for {wanted}. Lower the quantity.",
+        field="quantity",
+        code="insufficient_stock",
+        available=left + held,
+    )
 
 
 def cart_line_set(*, cart: Cart, sku_id: int, quantity: int, add: bool = False) -> int:
@@ -134,49 +226,79 @@ def cart_line_set(*, cart: Cart, sku_id: int, quantity: int, add: bool = False) 
     supply it, nothing changes and the message says how many are left.
     Returns the line's new quantity."""
     quantity = _quantity(quantity)
-    variant = (
-        Variant.objects.select_related("product")
-        .filter(pk=sku_id, active=True, product__active=True)
-        .first()
-    )
-    if variant is None:
-        raise NotFound("This item is no longer sold; choose another.", field="sku")
+    label, kind = _sold(sku_id)
     try:
         with transaction.atomic():
             cart = _locked(cart)
             _renew(cart)
-            line = CartLine.objects.filter(cart=cart, sku_id=sku_id).first()
-            current = line.quantity if line else 0
-            wanted = current + quantity if add else quantity
-            if wanted > MAX_LINE_QUANTITY:
-                raise ValidationFailed(
-                    f"quantity: at most {MAX_LINE_QUANTITY} of one item per order "
-                    f"(you have {current}).",
-                    field="quantity",
+            return _line_write(cart, sku_id, quantity, add=add, kind=kind)[1]
+    except _Short as short:
+        raise _refused(cart, sku_id, label, short.wanted) from None
+
+
+@dataclass(frozen=True)
+class CartAdded:
+    cart: Cart
+    quantity: int  # of the item in the cart now
+    cart_count: int  # units in the whole cart now
+
+
+def _locked_for_add(token: str, sku_id: int) -> Cart | None:
+    """The cart with this token, its row locked, with the units in it
+    (`item_count`) and its line of this SKU (`line_id`, `line_quantity`), in
+    one statement: every add to cart runs it."""
+    lock = " FOR UPDATE OF c" if connection.features.has_select_for_update_of else ""
+    found = Cart.objects.raw(
+        "SELECT c.id, c.token, c.channel_id, c.status, c.holds_expire_at, "  # noqa: S608
+        f"(SELECT COALESCE(SUM(x.quantity), 0) FROM {_LINES} x WHERE x.cart_id = c.id) "
+        "AS item_count, l.id AS line_id, l.quantity AS line_quantity "
+        f"FROM {_CARTS} c LEFT JOIN {_LINES} l ON l.cart_id = c.id AND l.sku_id = %s "
+        f"WHERE c.token = %s{lock}",
+        [sku_id, token],
+    )
+    return next(iter(found), None)
+
+
+def cart_line_add(
+    *,
+    token: str | None,
+    channel: Channel,
+    sku_id: int,
+    quantity: int,
+    customer_id: int | None = None,
+) -> CartAdded:
+    """Add to the shopper's cart (the one with `token`; a new cart when there
+    is none or it was ordered): the line's new quantity is held, or nothing
+    changes (not even a new cart) and the message says how many are left.
+    Reads the cart and its units once, under its lock, so the count comes
+    back without another read."""
+    if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity < 1:
+        raise ValidationFailed("quantity: add 1 or more.", field="quantity")
+    quantity = _quantity(quantity)
+    label, kind = _sold(sku_id)
+    cart: Cart | None = None
+    try:
+        with transaction.atomic():
+            cart = _locked_for_add(token, sku_id) if token else None
+            line: tuple[int, int] | None = None  # a new cart has no lines
+            if cart is None or cart.status == Cart.Status.ORDERED:
+                cart = Cart.objects.create(
+                    token=secrets.token_urlsafe(24),
+                    channel=channel,
+                    customer_id=customer_id,
+                    holds_expire_at=hold_expiry(timezone.now()),
                 )
-            cart_holds_release(cart=cart, sku_ids=[sku_id])
-            if wanted == 0:
-                if line is not None:
-                    line.delete()
-                return 0
-            if line is None:
-                line = CartLine.objects.create(cart=cart, sku_id=sku_id, quantity=wanted)
+                count = 0
             else:
-                line.quantity = wanted
-                line.save(update_fields=["quantity"])
-            if variant.product.kind != "gift_card":  # a voucher is issued when paid
-                _hold(cart, sku_id, wanted)
-            return wanted
-    except InsufficientStock:
-        left = stock_available(sku_id=sku_id, channel_id=cart.channel_id)
-        held = _held_now(cart, sku_id)
-        raise Conflict(
-            f"{_label(variant)}: only {left + held} available online; "
-            f"you asked for {wanted}. Lower the quantity.",
-            field="quantity",
-            code="insufficient_stock",
-            available=left + held,
-        )
+                count = _open(cart).item_count  # type: ignore[attr-defined]
+                if cart.line_id is not None:  # type: ignore[attr-defined]
+                    line = (cart.line_id, cart.line_quantity)  # type: ignore[attr-defined]
+                _renew(cart)  # (holds again, lines unchanged)
+            current, wanted = _line_write(cart, sku_id, quantity, add=True, kind=kind, line=line)
+    except _Short as short:
+        assert cart is not None  # a refused new cart was rolled back: it holds nothing
+        raise _refused(cart, sku_id, label, short.wanted) from None
+    return CartAdded(cart=cart, quantity=wanted, cart_count=count + wanted - current)
 
 
 def _held_now(cart: Cart, sku_id: int) -> int:
