@@ -33,7 +33,7 @@ from omniretail.inventory.domain import (
 )
 from omniretail.inventory.events import BackordersFilled, StockChanged
 from omniretail.inventory.models import ChannelLocation, Location, Reservation, StockLevel
-from omniretail.inventory.selectors import kit_components
+from omniretail.inventory.selectors import SellingPlace, channel_places, kit_components
 from omniretail.inventory.services.holding import levels_hold
 from omniretail.inventory.services.ledger import MoveSpec, location_virtual, stock_moves_post
 
@@ -322,29 +322,16 @@ def _reserve_demands(
 
 def channel_sources(channel_id: int, sku_ids: list[int]) -> dict[int, list[Source]]:
     """Availability of each SKU at each location the channel sells from."""
-    links = list(
-        ChannelLocation.objects.filter(channel_id=channel_id, location__active=True).values_list(
-            "location_id", "priority", "safety_buffer"
-        )
-    )
-    levels = {
-        (lv.sku_id, lv.location_id): lv
-        for lv in StockLevel.objects.filter(
-            sku_id__in=sku_ids, location_id__in=[loc for loc, _, _ in links]
-        )
+    return _sources(channel_places(channel_id=channel_id, sku_ids=sku_ids), sku_ids)
+
+
+def _sources(places: list[SellingPlace], sku_ids: list[int]) -> dict[int, list[Source]]:
+    return {
+        sku_id: [Source(p.location_id, p.priority, p.free.get(sku_id, 0)) for p in places]
+        for sku_id in sku_ids
     }
-    result: dict[int, list[Source]] = {}
-    for sku_id in sku_ids:
-        sources = []
-        for location_id, priority, buffer in links:
-            level = levels.get((sku_id, location_id))
-            free = max(level.on_hand - level.reserved - buffer, 0) if level else 0
-            sources.append(Source(location_id, priority, free))
-        result[sku_id] = sources
-    return result
 
 
-@transaction.atomic
 def stock_reserve_for_channel(
     *,
     lines: list[ChannelLine],
@@ -361,7 +348,8 @@ def stock_reserve_for_channel(
 
     The plan is made from a read, but the hold itself is the conditional
     update: when another channel took the stock in between, the plan is
-    made again (up to `attempts` times) inside a savepoint."""
+    made again (up to `attempts` times) inside a savepoint — the only one:
+    nothing is written outside it."""
     _positive(lines)
     require(actor, "stock.reserve")
     variants = {
@@ -404,7 +392,8 @@ def _reserve_planned(
     expires_at: dt.datetime | None,
 ) -> list[Reservation]:
     expanded = kit_expand(sorted(wanted.items()), kits)
-    sources = channel_sources(channel_id, [sku for sku, _ in expanded])
+    places = channel_places(channel_id=channel_id, sku_ids=[sku for sku, _ in expanded])
+    sources = _sources(places, [sku for sku, _ in expanded])
     totals: dict[tuple[int, int], int] = defaultdict(int)
     waiting: list[Reservation] = []
     refused: list[dict] = []
@@ -458,7 +447,7 @@ def _reserve_planned(
             ],
             final=True,
         )
-    short = levels_hold(totals, _buffers(channel_id, {loc for _, loc in totals}))
+    short = levels_hold(totals, {p.location_id: p.safety_buffer for p in places})
     if short:
         raise _insufficient(short, totals)  # a race: the caller plans again
     held = [
@@ -473,7 +462,8 @@ def _reserve_planned(
         )
         for (sku_id, location_id), qty in sorted(totals.items())
     ]
-    created = Reservation.objects.bulk_create(held + waiting)
+    created = held + waiting
+    rows_insert(created)
     if totals:
         event_publish(StockChanged(pairs=sorted(totals), reason="reserved"))
     return created
