@@ -9,6 +9,7 @@ PERIODIC jobs run in `omni worker` every sweep interval; each is idempotent.
 
 from collections.abc import Callable
 
+from omniretail.accounting.books_exchanges import on_exchange_completed
 from omniretail.accounting.books_loyalty import (
     on_giftcard_issued,
     on_giftcard_voided,
@@ -78,6 +79,9 @@ IN_TRANSACTION = {
     "refund.completed": [on_refund_completed],
     # Goods back from a customer: their cost back into inventory (Dr 1300 / Cr 5000).
     "return.accepted": [on_return_accepted],
+    # An exchange at a till: the returned sale's credit note, the replacement's
+    # receipt and entry, the exchange credit between them.
+    "exchange.completed": [on_exchange_completed],
 }
 
 # Customer e-mails: each handler dedupes by event (or order) id.

@@ -148,14 +148,15 @@ def test_a_dearer_replacement_the_customer_pays_the_difference_in_cash(shop, sal
         _level(shop.candle, shop.floor),
     ) == (3, 2, 1)
     assert StockMove.objects.filter(reference_type="order", reference_id=str(new.pk)).count() == 2
-    # The till took 18.00 of the 20 handed over.
-    payment = Payment.objects.get(order=new)
-    assert (payment.tender, payment.amount, payment.tendered, payment.change) == (
-        "cash",
-        Decimal("18.00"),
-        Decimal("20.00"),
-        Decimal("2.00"),
-    )
+    # The returned shirt paid 49.90 as exchange credit; the till took 18.00 of the 20.
+    payments = Payment.objects.filter(order=new).order_by("pk")
+    assert [(p.tender, p.amount, p.tendered, p.change) for p in payments] == [
+        ("exchange_credit", Decimal("49.90"), Decimal("49.90"), Decimal("0.00")),
+        ("cash", Decimal("18.00"), Decimal("20.00"), Decimal("2.00")),
+    ]
+    # A till sale: the next receipt on the till's series (the first sale has 1).
+    assert result.receipt is not None
+    assert (result.receipt.number, result.receipt.order_id) == (2, new.pk)
     # No money goes back: the returned value paid for the replacement.
     assert not OutboxEvent.objects.filter(name="refund.requested").exists()
     completed = OutboxEvent.objects.get(name="exchange.completed").payload
@@ -190,7 +191,10 @@ def test_a_cheaper_replacement_the_store_refunds_the_difference(shop, sale):
         refund_method="store_credit",
     )
     assert (result.amount_due, result.quote.store_refunds) == (_eur("0"), _eur("31.90"))
-    assert not Payment.objects.filter(order=result.replacement).exists()
+    # The candle is paid by the shirt's value: 18.00 of exchange credit, no money.
+    assert list(
+        Payment.objects.filter(order=result.replacement).values_list("tender", "amount")
+    ) == [("exchange_credit", Decimal("18.00"))]
     refund = OutboxEvent.objects.get(name="refund.requested").payload
     who = ("terminal_id", "requested_by_user_id", "approved_by_user_id", "requested_by_key")
     who += ("at_store_id",)

@@ -209,10 +209,10 @@ def test_an_exchange_for_dearer_goods_the_customer_pays_the_difference(shop, sta
     assert (bad.status_code, bad.json()["error"]["field"]) == (422, "replacement_lines[0].sku")
 
     body = {**exchange, "client_uuid": str(uuid.uuid4())}
-    r = post(
+    r = post(  # a card needs the terminal's gateway token, never a number
         till, "/pos/exchanges", {**body, "tenders": [{"type": "card", "amount": "18.00"}]}, token
     )
-    assert (r.status_code, r.json()["error"]["field"]) == (422, "tenders[0].type")
+    assert (r.status_code, r.json()["error"]["field"]) == (422, "tenders[0].token")
     assert not Return.objects.exists()
     r = post(till, "/pos/exchanges", {**body, "tenders": [{"type": "cash", "amount": "20"}]}, token)
     assert r.status_code == 201, r.content
@@ -225,14 +225,43 @@ def test_an_exchange_for_dearer_goods_the_customer_pays_the_difference(shop, sta
     )
     new = Order.objects.get(pk=done["replacement_order_id"])
     assert sorted(new.lines.values_list("sku__sku", "quantity")) == [("CAN-FIG", 1), ("LS-L", 1)]
-    assert list(Payment.objects.filter(order=new).values_list("tender", "amount", "change")) == [
-        ("cash", Decimal("18.00"), Decimal("2.00"))
+    # The returned shirt pays as exchange credit; the difference is taken in cash.
+    paid = Payment.objects.filter(order=new).order_by("pk")
+    assert list(paid.values_list("tender", "amount", "change")) == [
+        ("exchange_credit", Decimal("49.90"), Decimal("0.00")),
+        ("cash", Decimal("18.00"), Decimal("2.00")),
     ]
     again = post(
         till, "/pos/exchanges", {**body, "tenders": [{"type": "cash", "amount": "20"}]}, token
     )
     assert (again.status_code, again.json()["replayed"]) == (200, True)
     assert Return.objects.count() == 1
+
+
+def test_an_exchange_difference_paid_by_card_at_the_till_gets_its_own_receipt(shop, staff, till):
+    stock_up(shop, {shop.shirt_m: 2, shop.shirt_l: 2})
+    sale = _till_sale(till, shop, [("LS-M", 1)], "49.90")
+    token = sign_in(till, staff.cashier)
+    r = post(
+        till,
+        "/pos/exchanges",
+        {
+            "order_id": sale.pk,
+            "return_lines": [{"line_id": sale.lines.get().pk, "quantity": 1}],
+            "replacement_lines": [{"sku": "LS-L"}, {"sku": "LS-M"}],
+            "client_uuid": str(uuid.uuid4()),
+            "tenders": [{"type": "card", "amount": "49.90", "token": "tok_visa", "brand": "Visa"}],
+        },
+        token,
+    )
+    assert r.status_code == 201, r.content
+    done = r.json()
+    assert done["customer_pays"] == "49.90"
+    new = Order.objects.get(pk=done["replacement_order_id"])
+    assert done["receipt_number"] == new.receipt.full_number
+    assert list(
+        Payment.objects.filter(order=new).order_by("pk").values_list("tender", "amount")
+    ) == [("exchange_credit", Decimal("49.90")), ("card", Decimal("49.90"))]
 
 
 def test_an_exchange_for_cheaper_goods_refunds_the_difference_in_cash(shop, staff, till):

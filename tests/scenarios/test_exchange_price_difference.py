@@ -127,11 +127,12 @@ def test_exchanges_with_a_difference_either_way(client, shop):
         ("exchange-RET-000001", Decimal("67.90"), None),
         ("exchange-RET-000002", Decimal("12.50"), marc_id),
     ]
-    # Receipts: the two sales only. The replacement orders get theirs once payments
-    # can tender the exchange credit (known gap, see channels/exchanges.py).
-    assert list(Receipt.objects.order_by("number").values_list("full_number", flat=True)) == [
-        "R-PT1-000001",
-        "R-PT1-000002",
+    # Receipts: the two sales, then each replacement as a till sale of its own.
+    assert list(Receipt.objects.order_by("number").values_list("full_number", "order_id")) == [
+        ("R-PT1-000001", claire.pk),
+        ("R-PT1-000002", marc.pk),
+        ("R-PT1-000003", replacements[0].pk),
+        ("R-PT1-000004", replacements[1].pk),
     ]
 
     problems, _ = verify_all()

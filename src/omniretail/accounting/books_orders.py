@@ -195,11 +195,20 @@ def _spread(invoice: Invoice, cap: Decimal) -> list[CreditRequest]:
     ]
 
 
-def refund_book(*, order: Order, refund_id: int, amount: Decimal, account: str) -> list[CreditNote]:
-    """The refund's entry and the credit notes it needs (module docstring)."""
+def refund_book(
+    *,
+    order: Order,
+    refund_id: int | None,
+    amount: Decimal,
+    account: str,
+    label: str | None = None,
+) -> list[CreditNote]:
+    """The refund's entry and the credit notes it needs (module docstring).
+    `label` names what gives the value back when it is not a refund (an
+    exchange's credit, see books_exchanges)."""
     rest = amount
     notes: list[CreditNote] = []
-    reason = f"refund #{refund_id}"
+    reason = label or f"refund #{refund_id}"
     for invoice, requests in _returned_requests(order):
         if rest <= 0:
             break
@@ -243,7 +252,8 @@ def refund_book(*, order: Order, refund_id: int, amount: Decimal, account: str) 
     numbers = ", ".join(n.full_number for n in notes)
     journal_post(
         date=timezone.localdate(),
-        description=f"Refund #{refund_id}" + (f" ({numbers})" if numbers else ""),
+        description=(label[:1].upper() + label[1:] if label else f"Refund #{refund_id}")
+        + (f" ({numbers})" if numbers else ""),
         reference_type="order",
         reference_id=str(order.pk),
         currency=order.currency,

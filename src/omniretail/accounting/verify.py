@@ -149,6 +149,14 @@ def verify_orders_settled() -> tuple[list[str], str]:
             if payment.status != Payment.Status.VOIDED:
                 paid += payment.settled_amount
             paid -= sum((r.amount for r in payment.refunds.all()), Decimal(0))
+        # What the order gave to replacement sales at a till (an exchange)
+        # left it like a refund, though no money moved.
+        paid -= sum(
+            Payment.objects.filter(
+                tender=Payment.Tender.EXCHANGE_CREDIT, order__replaces_returns__order=order
+            ).values_list("amount", flat=True),
+            Decimal(0),
+        )
         untouched = all(
             line.quantity_returned == 0 and line.quantity_cancelled == 0
             for line in order.lines.all()

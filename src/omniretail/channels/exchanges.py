@@ -2,15 +2,21 @@
 goods (another size, another colour) go out with the customer, in one
 transaction.
 
-The returned value pays for the replacement: the customer pays only the
-difference when the replacement costs more (`amount_due`, in cash at the
-till), and the store refunds the difference when it costs less (a
-`refund.requested` on the original order, on its tenders or as store credit).
+The replacement is a till sale like any other: a carry-out order on the
+till's channel, its goods out of the store's stock, a receipt numbered on the
+till's gapless series and a journal entry, all in the exchange's transaction.
+The returned value pays for it as an exchange credit tender (the returned
+value, or the replacement's total when it costs less); the customer pays only
+the difference when the replacement costs more (`amount_due`) with any tender
+of a till sale (cash into the open drawer, card by gateway token, gift card,
+store credit, points, check, on account), and the store refunds the
+difference when it costs less (a `refund.requested` on the original order, on
+its tenders or as store credit).
 
-Known gap until payments has an exchange-credit tender: the replacement order
-is recorded (order, stock move, the cash taken for the difference) but gets no
-receipt or journal entry of its own, because a sale whose tenders do not cover
-its total cannot be booked yet (see the issue note).
+The books (accounting.books_exchanges, from `exchange.completed`): a credit
+note for the exchange credit on the returned sale, the replacement's receipt
+and entry; the exchange credit passes through account 2330 and leaves it at
+zero. The returned goods' cost comes back from `return.accepted`.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from uuid import UUID
 
 from django.db import transaction
 
+from omniretail.accounting.models import Receipt
+from omniretail.accounting.selectors import receipt_for_order
 from omniretail.channels.pos.services import Tender
 from omniretail.core.access import Actor, require
 from omniretail.core.audit import audit_record
@@ -45,9 +53,9 @@ from omniretail.orders.returns import (
     return_accept,
 )
 from omniretail.orders.services import order_activity, order_record_carry_out
-from omniretail.payments.domain import TenderInput
-from omniretail.payments.models import Payment
-from omniretail.payments.services import payments_record, payments_settle
+from omniretail.payments.domain import Settlement
+from omniretail.payments.services import exchange_credit_record
+from omniretail.payments.take import TenderRequest, payments_take, tenders_check
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class ExchangeResult:
     change: Money
     replayed: bool = False
     negative_stock: list[str] = field(default_factory=list)
+    receipt: Receipt | None = None  # the replacement sale's, on the till's series
 
 
 def _check_till(terminal: Terminal, actor: Actor) -> Location:
@@ -110,7 +119,15 @@ def _replayed(existing: Return) -> ExchangeResult:
         refund_total=Money(existing.refund_amount, existing.currency),
         replacement_total=Money(replacement.total_gross, replacement.currency),
     )
-    return ExchangeResult(existing, replacement, quote, quote.customer_pays, change, replayed=True)
+    return ExchangeResult(
+        existing,
+        replacement,
+        quote,
+        quote.customer_pays,
+        change,
+        replayed=True,
+        receipt=receipt_for_order(order_id=replacement.pk),
+    )
 
 
 @transaction.atomic
@@ -129,8 +146,9 @@ def exchange_at_till(
 ) -> ExchangeResult:
     """Take goods of `order` back onto this store's shelf and hand over the
     replacement (sku_id, quantity) lines as a new carry-out order on the
-    till's channel. The customer pays the difference with `tenders` when the
-    replacement costs more (no tenders otherwise); when it costs less, the rest
+    till's channel, numbered and booked like a till sale. The customer pays the
+    difference with `tenders` when the replacement costs more (any tender of a
+    till sale; no tenders otherwise); when it costs less, the rest
     is refunded on the original order by `refund_method` ('original' or
     'store_credit'; a refund above the cashier's limit needs
     `approved_by_user_id`, a store manager). A resend with the same client
@@ -159,12 +177,25 @@ def exchange_at_till(
     )
     replacement = replacement_price(order=order, replacement_lines=replacement_lines)
     company = terminal.store.company
-    settlements = []
+    requests = [
+        TenderRequest(
+            type=t.type,
+            amount=t.amount,
+            token=t.token,
+            code=t.code,
+            reference=t.reference,
+            brand=t.brand,
+            last4=t.last4,
+        )
+        for t in tenders
+    ]
+    settlements: list[Settlement] = []
     if not quote.customer_pays.is_zero():
-        settlements = payments_settle(
+        settlements = tenders_check(
             due=quote.customer_pays,
-            tenders=[TenderInput(t.type, Money(t.amount, order.currency)) for t in tenders],
+            tenders=requests,
             cash_rounding_step=company.cash_rounding_step,
+            customer_id=order.customer_id,
         )
     elif tenders:
         raise ValidationFailed(
@@ -217,11 +248,24 @@ def exchange_at_till(
         reason=f"exchange {returned.number}",
         allow_negative=True,  # the goods are in the customer's hands: the ledger was wrong
     )
-    payments: list[Payment] = (
-        payments_record(order=new_order, terminal=terminal, settlements=settlements)
-        if settlements
-        else []
-    )
+    # The returned value pays first (the exchange credit), then the difference.
+    credit = quote.replacement_total - quote.customer_pays
+    if not credit.is_zero():
+        exchange_credit_record(
+            order=new_order, terminal=terminal, amount=credit, return_number=returned.number
+        )
+    change = Money.zero(order.currency)
+    if settlements:
+        taken = payments_take(
+            order=new_order,
+            tenders=requests,
+            settlements=settlements,
+            actor=actor,
+            idempotency_key=f"exchange:{client_uuid}",
+            terminal=terminal,
+            customer_id=order.customer_id,
+        )
+        change = taken.change
     returned.replacement_order = new_order
     returned.save(update_fields=["replacement_order"])
 
@@ -248,6 +292,20 @@ def exchange_at_till(
             "refund": str(quote.store_refunds.amount),
         },
     )
+    # The books first: the returned sale's credit note, the replacement's receipt.
+    event_publish(
+        ExchangeCompleted(
+            return_id=returned.pk,
+            order_id=order.pk,
+            replacement_order_id=new_order.pk,
+            terminal_id=terminal.pk,
+            returned_value=str(quote.refund_total.amount),
+            replacement_total=str(quote.replacement_total.amount),
+            amount_due=str(quote.customer_pays.amount),
+            refund_due=str(quote.store_refunds.amount),
+            currency=order.currency,
+        )
+    )
     if not quote.store_refunds.is_zero():
         event_publish(
             RefundRequested(
@@ -264,19 +322,6 @@ def exchange_at_till(
                 approved_by_user_id=approved_by_user_id,
             )
         )
-    event_publish(
-        ExchangeCompleted(
-            return_id=returned.pk,
-            order_id=order.pk,
-            replacement_order_id=new_order.pk,
-            terminal_id=terminal.pk,
-            returned_value=str(quote.refund_total.amount),
-            replacement_total=str(quote.replacement_total.amount),
-            amount_due=str(quote.customer_pays.amount),
-            refund_due=str(quote.store_refunds.amount),
-            currency=order.currency,
-        )
-    )
     audit_record(
         actor=actor,
         action="order.exchange",
@@ -291,7 +336,6 @@ def exchange_at_till(
             "refund_due": str(quote.store_refunds.amount),
         },
     )
-    change = sum((Money(p.change, p.currency) for p in payments), Money.zero(order.currency))
     return ExchangeResult(
         returned,
         new_order,
@@ -299,4 +343,5 @@ def exchange_at_till(
         quote.customer_pays,
         change,
         negative_stock=[f"SKU #{n.sku_id} at {floor.code}: {n.on_hand}" for n in negatives],
+        receipt=receipt_for_order(order_id=new_order.pk),
     )

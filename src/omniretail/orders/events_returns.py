@@ -31,7 +31,9 @@ class ReturnAccepted(DomainEvent):
 class ExchangeCompleted(DomainEvent):
     """Returned goods were exchanged at a till for a replacement order. The
     customer paid `amount_due` (difference above the returned value) or is
-    owed `refund_due` (requested separately as refund.requested)."""
+    owed `refund_due` (requested separately as refund.requested). The rest of
+    the replacement is paid by an exchange credit tender; accounting numbers
+    the replacement's receipt and books the exchange in this transaction."""
 
     name: ClassVar[str] = "exchange.completed"
     return_id: int

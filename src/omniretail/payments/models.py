@@ -24,6 +24,9 @@ class Payment(models.Model):
         # A sale made offline whose gift card, points or credit no longer covered
         # it when it reached the server: accepted, written off, flagged.
         OFFLINE_SHORTFALL = "offline_short", "Offline tender shortfall (written off)"
+        # The value of goods returned in an exchange, applied to the replacement
+        # sale (see channels/exchanges.py): no money moves.
+        EXCHANGE_CREDIT = "exchange_credit", "Exchange credit (goods returned)"
 
     class Status(models.TextChoices):
         AUTHORISED = "authorised", "Authorised (not captured)"

@@ -79,6 +79,24 @@ def payments_record(
     )
 
 
+def exchange_credit_record(
+    *, order: Order, terminal: Terminal, amount: Money, return_number: str
+) -> Payment:
+    """The exchange credit tender of a replacement sale (inside the
+    exchange's transaction): the value of the goods returned by `return_number`
+    that pays for the replacement. No money moves and no drawer is touched;
+    the books move the value from the returned sale to this one."""
+    return Payment.objects.create(
+        order=order,
+        terminal=terminal,
+        tender=Payment.Tender.EXCHANGE_CREDIT,
+        currency=amount.currency,
+        amount=amount.amount,
+        tendered=amount.amount,
+        gateway_reference=return_number[:100],
+    )
+
+
 # --- cards ----------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from omniretail.accounting.models import Receipt
 from omniretail.channels.exchanges import exchange_at_till
 from omniretail.channels.models import CashierPin
 from omniretail.channels.pos import till_selectors as sel
+from omniretail.channels.pos.api import TenderIn
 from omniretail.channels.pos.services import Tender
 from omniretail.channels.pos.till import (
     Cashier,
@@ -338,15 +339,12 @@ class ExchangeQuoteIn(Schema):
     replacement_lines: list[ReplacementLineIn]
 
 
-class ExchangeTenderIn(Schema):
-    type: str = Field("cash", description="cash (the difference is paid in cash)")
-    amount: Decimal
-
-
 class ExchangeIn(ExchangeQuoteIn):
     client_uuid: UUID = Field(..., description="Made by the till; a resend returns the first")
-    tenders: list[ExchangeTenderIn] = Field(
-        default_factory=list, description="Only when the replacement costs more"
+    tenders: list[TenderIn] = Field(
+        default_factory=list,
+        description="Only when the replacement costs more: any till tender (cash, card by "
+        "gateway token, gift card, store credit, points, check, on account)",
     )
     refund_method: str = Field(
         "original", description="When it costs less: 'original' or 'store_credit'"
@@ -366,6 +364,7 @@ class ExchangeQuoteOut(Schema):
 
 class ExchangeOut(ExchangeQuoteOut):
     return_number: str
+    receipt_number: str | None = Field(None, description="The replacement sale's receipt")
     order_id: int
     replacement_order_id: int
     change: Decimal
@@ -412,18 +411,12 @@ def exchange_quote_view(request: HttpRequest, payload: ExchangeQuoteIn) -> dict[
 @router.post("/exchanges", response={201: ExchangeOut, 200: ExchangeOut})
 def exchange_create(request: HttpRequest, payload: ExchangeIn) -> Status:
     """Exchange at this till: the chosen lines come back on the shelf, the
-    replacement goes out as a new sale; the customer pays the difference in
-    cash, or the store refunds it (`refund_method`). 201; a resend with the
+    replacement goes out as a new sale with its own receipt; the customer pays
+    the difference with any till tender, or the store refunds it
+    (`refund_method`). 201; a resend with the
     same client_uuid returns the first exchange (200)."""
     actor, terminal = _till(request)
     _cashier(request, terminal)
-    bad = [i for i, t in enumerate(payload.tenders) if t.type != "cash"]
-    if bad:
-        raise ValidationFailed(
-            f"tenders[{bad[0]}].type: the difference of an exchange is paid in cash at the "
-            "till for now; take cash.",
-            field=f"tenders[{bad[0]}].type",
-        )
     order, back, out = _exchange_input(payload)
     if payload.approved_by_user_id is not None:
         refund_override_proven(
@@ -434,7 +427,18 @@ def exchange_create(request: HttpRequest, payload: ExchangeIn) -> Status:
         order=order,
         return_lines=back,
         replacement_lines=out,
-        tenders=[Tender("cash", t.amount) for t in payload.tenders],
+        tenders=[
+            Tender(
+                t.type,
+                t.amount,
+                token=t.token,
+                code=t.code,
+                reference=t.reference,
+                brand=t.brand,
+                last4=t.last4,
+            )
+            for t in payload.tenders
+        ],
         actor=actor,
         client_uuid=payload.client_uuid,
         refund_method=payload.refund_method,
@@ -443,6 +447,7 @@ def exchange_create(request: HttpRequest, payload: ExchangeIn) -> Status:
     body = {
         **_quote_out(result.quote),
         "return_number": result.returned.number,
+        "receipt_number": result.receipt.full_number if result.receipt else None,
         "order_id": order.pk,
         "replacement_order_id": result.replacement.pk,
         "change": result.change.amount,
