@@ -28,24 +28,14 @@ from django.utils import timezone
 
 from omniretail.accounting.books_orders import refund_book
 from omniretail.accounting.domain import (
-    CASH_ROUNDING,
-    COST_OF_GOODS_SOLD,
-    GIFT_CARD_LIABILITY,
-    INVENTORY,
-    SALES,
+    EXCHANGE_CREDIT,
     SALES_DISCOUNTS,
     VAT_PAYABLE,
     Posting,
 )
 from omniretail.accounting.invoicing import credit_note_issue
-from omniretail.accounting.models import Account, CreditNote, JournalEntry, Receipt
-from omniretail.accounting.services import (
-    journal_post,
-    order_cost_of_goods,
-    receipt_issue,
-    sale_vouchers,
-    tender_account,
-)
+from omniretail.accounting.models import CreditNote, Receipt
+from omniretail.accounting.services import journal_post, receipt_issue, sale_book
 from omniretail.accounting.taxes import CreditRequest
 from omniretail.core.access import SYSTEM
 from omniretail.core.errors import ValidationFailed
@@ -53,21 +43,6 @@ from omniretail.core.models import OutboxEvent
 from omniretail.core.money import Money, allocate
 from omniretail.orders.models import Order, Return, ReturnLine
 from omniretail.payments.models import Payment
-
-EXCHANGE_CREDIT = "2330"
-EXCHANGE_CREDIT_NAME = "Exchange credit (returned goods applied to a replacement sale)"
-
-
-def exchange_account_ensure() -> None:
-    """Account 2330 is not in the default chart yet: create it on first use."""
-    Account.objects.get_or_create(
-        code=EXCHANGE_CREDIT,
-        defaults={"name": EXCHANGE_CREDIT_NAME, "type": Account.Type.LIABILITY},
-    )
-
-
-def _account_of(tender: str) -> str:
-    return EXCHANGE_CREDIT if tender == Payment.Tender.EXCHANGE_CREDIT else tender_account(tender)
 
 
 def returned_credit_book(*, returned: Return, order: Order, credit: Decimal) -> list[CreditNote]:
@@ -118,34 +93,6 @@ def returned_credit_book(*, returned: Return, order: Order, credit: Decimal) -> 
     return [note]
 
 
-def replacement_book(*, order: Order, payments: list[Payment], reference: str) -> JournalEntry:
-    """The replacement sale's entry: services.sale_book's, with the exchange
-    credit tender taken from 2330."""
-    postings: list[Posting] = []
-    for p in payments:
-        postings.append(Posting(_account_of(p.tender), debit=p.amount + p.rounding))
-        if p.rounding:
-            postings.append(Posting(CASH_ROUNDING, credit=p.rounding))
-    vouchers = sale_vouchers(order_id=order.pk)
-    postings.append(Posting(GIFT_CARD_LIABILITY, credit=vouchers.gross))
-    postings.append(Posting(SALES, credit=order.total_net - vouchers.net))
-    postings.append(Posting(VAT_PAYABLE, credit=order.total_tax - vouchers.tax))
-    cost = order_cost_of_goods(order_id=order.pk)
-    if cost:
-        postings.append(Posting(COST_OF_GOODS_SOLD, debit=cost))
-        postings.append(Posting(INVENTORY, credit=cost))
-    return journal_post(
-        date=timezone.localdate(order.placed_at),
-        description=f"Sale {reference}",
-        reference_type="order",
-        reference_id=str(order.pk),
-        currency=order.currency,
-        postings=postings,
-        channel_id=order.channel_id,
-        store_id=order.store_id,
-    )
-
-
 def on_exchange_completed(event: OutboxEvent) -> None:
     """In-transaction handler of `exchange.completed`: the returned sale's
     credit, then the replacement's receipt and entry (module docstring)."""
@@ -163,11 +110,10 @@ def on_exchange_completed(event: OutboxEvent) -> None:
     credit = sum(
         (p.amount for p in payments if p.tender == Payment.Tender.EXCHANGE_CREDIT), Decimal(0)
     )
-    exchange_account_ensure()
     if credit:
         returned_credit_book(returned=returned, order=order, credit=credit)
     receipt = receipt_issue(order=replacement, terminal=replacement.terminal, payments=payments)
-    replacement_book(
+    sale_book(  # the exchange credit tender is taken from 2330
         order=replacement,
         payments=payments,
         reference=f"{receipt.full_number} (exchange {returned.number})",

@@ -14,6 +14,7 @@ VAT_PAYABLE = "2100"
 GIFT_CARD_LIABILITY = "2300"
 STORE_CREDIT_LIABILITY = "2310"
 LOYALTY_LIABILITY = "2320"
+EXCHANGE_CREDIT = "2330"
 CUSTOMER_DEPOSITS = "2400"
 SALES = "4000"
 SALES_DISCOUNTS = "4100"
@@ -37,6 +38,11 @@ DEFAULT_CHART: list[tuple[str, str, str]] = [
     (GIFT_CARD_LIABILITY, "Gift cards outstanding", "liability"),
     (STORE_CREDIT_LIABILITY, "Store credit outstanding", "liability"),
     (LOYALTY_LIABILITY, "Loyalty points outstanding", "liability"),
+    (
+        EXCHANGE_CREDIT,
+        "Exchange credit (returned goods applied to a replacement sale)",
+        "liability",
+    ),
     (CUSTOMER_DEPOSITS, "Customer payments not yet invoiced", "liability"),
     (OWNER_EQUITY, "Owner's equity (paid in / taken out)", "equity"),
     (SALES, "Sales revenue", "revenue"),

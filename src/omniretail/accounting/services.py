@@ -20,6 +20,7 @@ from omniretail.accounting.domain import (
     CHECKS_TO_DEPOSIT,
     COST_OF_GOODS_SOLD,
     DEFAULT_CHART,
+    EXCHANGE_CREDIT,
     GIFT_CARD_LIABILITY,
     INVENTORY,
     INVENTORY_SHRINKAGE,
@@ -189,6 +190,7 @@ TENDER_ACCOUNTS: dict[str, str] = {
     "check": CHECKS_TO_DEPOSIT,
     "on_account": ACCOUNTS_RECEIVABLE,
     "offline_short": OFFLINE_SHORTFALL,
+    "exchange_credit": EXCHANGE_CREDIT,  # returned goods paying for their replacement
 }
 
 

@@ -46,6 +46,22 @@ class TenderIn(Schema):
     last4: str = Field("", description="card: last four digits, for the receipt")
 
 
+def tenders_from(items: list[TenderIn]) -> list[Tender]:
+    return [
+        Tender(
+            t.type,
+            t.amount,
+            token=t.token,
+            code=t.code,
+            reference=t.reference,
+            offline_capture=t.offline_capture,
+            brand=t.brand,
+            last4=t.last4,
+        )
+        for t in items
+    ]
+
+
 class OfflineIn(Schema):
     receipt_number: int = Field(..., description="The number the till gave the sale offline")
     previous_hash: str
@@ -197,19 +213,7 @@ def sale_create(request: HttpRequest, payload: SaleIn) -> Status:
                 SaleLine(ln.quantity, ln.sku, ln.barcode, ln.discount_percent, ln.discount_amount)
                 for ln in payload.lines
             ],
-            tenders=[
-                Tender(
-                    t.type,
-                    t.amount,
-                    token=t.token,
-                    code=t.code,
-                    reference=t.reference,
-                    offline_capture=t.offline_capture,
-                    brand=t.brand,
-                    last4=t.last4,
-                )
-                for t in payload.tenders
-            ],
+            tenders=tenders_from(payload.tenders),
             customer_id=payload.customer_id,
             order_discount=payload.order_discount,
             discount_approved_by=payload.discount_approved_by,

@@ -23,8 +23,7 @@ from omniretail.accounting.models import Receipt
 from omniretail.channels.exchanges import exchange_at_till
 from omniretail.channels.models import CashierPin
 from omniretail.channels.pos import till_selectors as sel
-from omniretail.channels.pos.api import TenderIn
-from omniretail.channels.pos.services import Tender
+from omniretail.channels.pos.api import TenderIn, tenders_from
 from omniretail.channels.pos.till import (
     Cashier,
     cashier_of,
@@ -427,18 +426,7 @@ def exchange_create(request: HttpRequest, payload: ExchangeIn) -> Status:
         order=order,
         return_lines=back,
         replacement_lines=out,
-        tenders=[
-            Tender(
-                t.type,
-                t.amount,
-                token=t.token,
-                code=t.code,
-                reference=t.reference,
-                brand=t.brand,
-                last4=t.last4,
-            )
-            for t in payload.tenders
-        ],
+        tenders=tenders_from(payload.tenders),
         actor=actor,
         client_uuid=payload.client_uuid,
         refund_method=payload.refund_method,
