@@ -122,6 +122,13 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
     _db["TEST"] = {"NAME": os.environ.get("OMNI_SQLITE_TEST_NAME") or None}
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # Values bound by the server, not spliced into the SQL text: a statement
+    # a connection runs again and again (a hold, a price read, an order's
+    # inserts) is then prepared once and planned once, not on every call.
+    _db.setdefault("OPTIONS", {})["server_side_binding"] = (
+        os.environ.get("OMNI_PG_SERVER_SIDE_BINDING", "1") == "1"
+    )
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

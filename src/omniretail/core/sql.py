@@ -17,6 +17,26 @@ from typing import Any
 
 from django.db import connection, models
 
+# Columns whose Python value is already what the driver takes: no conversion
+# call per value (most columns of an order line, a hold or an event).
+_PLAIN = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.AutoField,
+)
+
+
+def _plain(field: models.Field) -> bool:
+    if isinstance(field, models.ForeignKey):
+        return _plain(field.target_field)
+    if isinstance(field, models.DateField) and (field.auto_now or field.auto_now_add):
+        return False  # set on insert by pre_save
+    return (
+        isinstance(field, _PLAIN) and type(field).get_db_prep_save is models.Field.get_db_prep_save
+    )
+
 
 @cache
 def _fields(model: type[models.Model]) -> tuple[tuple[models.Field, ...], bool]:
@@ -27,6 +47,17 @@ def _fields(model: type[models.Model]) -> tuple[tuple[models.Field, ...], bool]:
         f for f in meta.concrete_fields if not (generated and f.primary_key) and not f.generated
     )
     return fields, generated
+
+
+@cache
+def _prepared(model: type[models.Model]) -> tuple[tuple[str, models.Field, bool], ...]:
+    """Per column: the attribute to read, its field, and whether a str, int,
+    bool or None there goes to the driver as it is."""
+    fields, _ = _fields(model)
+    return tuple((f.attname, f, _plain(f)) for f in fields)
+
+
+_AS_IS = (str, int, bool, type(None))
 
 
 @cache
@@ -52,11 +83,17 @@ def rows_insert(objs: Sequence[models.Model]) -> None:
     if not objs:
         return
     model = type(objs[0])
-    fields, generated = _fields(model)
+    _, generated = _fields(model)
+    columns = _prepared(model)
     params: list[Any] = []
     for obj in objs:
-        for field in fields:
-            params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+        values = obj.__dict__
+        for attname, field, plain in columns:
+            value = values[attname]
+            if plain and type(value) in _AS_IS:
+                params.append(value)
+            else:
+                params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(model, len(objs)), params)
         if generated:

@@ -15,13 +15,17 @@ Either way the number of statements does not grow with the number of lines.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import connection
 
-from omniretail.catalog.models import KitComponent
-from omniretail.inventory.models import StockLevel
+from omniretail.catalog.models import KitComponent, Variant
+from omniretail.inventory.models import Location, StockLevel
 
 _LEVELS = StockLevel._meta.db_table
 _KITS = KitComponent._meta.db_table
+_SKUS = Variant._meta.db_table
+_PLACES = Location._meta.db_table
 
 # Parameters: quantity, sku_id, location_id, quantity + buffer, sku_id.
 HOLD_ONE_SQL = (
@@ -85,3 +89,39 @@ def levels_hold(
         cursor.execute(_hold_many_sql(len(pairs), lock=connection.vendor == "postgresql"), params)
         held = {(sku_id, location_id) for sku_id, location_id in cursor.fetchall()}
     return [pair for pair in pairs if pair not in held]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What a refused hold needs to explain itself: the kits among the
+    refused SKUs (kit id -> {component id: quantity}), their SKU codes and
+    the refused locations' codes (a location missing here does not exist)."""
+
+    kits: dict[int, dict[int, int]]
+    skus: dict[int, str]
+    locations: dict[int, str]
+
+
+def refusal_read(short: list[tuple[int, int]]) -> Refusal:
+    """One statement, run only when a hold is refused (a hot SKU sold out
+    refuses most of its requests: they must stay cheap)."""
+    sku_ids = sorted({sku_id for sku_id, _ in short})
+    location_ids = sorted({location_id for _, location_id in short})
+    skus = ", ".join(["%s"] * len(sku_ids))
+    places = ", ".join(["%s"] * len(location_ids))
+    kits: dict[int, dict[int, int]] = {}
+    codes: dict[str, dict[int, str]] = {"v": {}, "l": {}}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 'k', kit_id, component_id, quantity, '' FROM {_KITS} "  # noqa: S608
+            f"WHERE kit_id IN ({skus}) "
+            f"UNION ALL SELECT 'v', id, 0, 0, sku FROM {_SKUS} WHERE id IN ({skus}) "
+            f"UNION ALL SELECT 'l', id, 0, 0, code FROM {_PLACES} WHERE id IN ({places})",
+            [*sku_ids, *sku_ids, *location_ids],
+        )
+        for kind, pk, component_id, quantity, code in cursor.fetchall():
+            if kind == "k":
+                kits.setdefault(pk, {})[component_id] = quantity
+            else:
+                codes[kind][pk] = code
+    return Refusal(kits, codes["v"], codes["l"])

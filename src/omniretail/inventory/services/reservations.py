@@ -34,7 +34,7 @@ from omniretail.inventory.domain import (
 from omniretail.inventory.events import BackordersFilled, StockChanged
 from omniretail.inventory.models import ChannelLocation, Location, Reservation, StockLevel
 from omniretail.inventory.selectors import SellingPlace, channel_places, kit_components
-from omniretail.inventory.services.holding import levels_hold
+from omniretail.inventory.services.holding import Refusal, levels_hold, refusal_read
 from omniretail.inventory.services.ledger import MoveSpec, location_virtual, stock_moves_post
 
 ACTIVE = Reservation.Status.ACTIVE
@@ -80,12 +80,12 @@ def _buffers(channel_id: int | None, location_ids: set[int]) -> dict[int, int]:
 
 
 def _insufficient(
-    short: list[tuple[int, int]], totals: dict[tuple[int, int], int]
+    short: list[tuple[int, int]],
+    totals: dict[tuple[int, int], int],
+    refusal: Refusal | None = None,
 ) -> InsufficientStock:
-    names = dict(Variant.objects.filter(pk__in={s for s, _ in short}).values_list("pk", "sku"))
-    places = dict(
-        Location.objects.filter(pk__in={loc for _, loc in short}).values_list("pk", "code")
-    )
+    refusal = refusal or refusal_read(short)
+    names, places = refusal.skus, refusal.locations
     detail = [
         {
             "sku": names.get(s, str(s)),
@@ -244,14 +244,14 @@ def _stores(actor: Actor, lines: list[ReserveLine]) -> dict[int, int | None] | N
     )
 
 
-def _locations_exist(lines: list[ReserveLine]) -> None:
-    known = set(
-        Location.objects.filter(pk__in={line.location_id for line in lines}).values_list(
-            "pk", flat=True
-        )
-    )
+def _locations_exist(
+    lines: list[ReserveLine], short: list[tuple[int, int]], known: dict[int, str]
+) -> None:
+    """A refused line naming a location that does not exist is a bad request,
+    not a shortage (`known`: those of the refused locations that exist)."""
+    refused = {location_id for _, location_id in short}
     for i, line in enumerate(lines):
-        if line.location_id not in known:
+        if line.location_id in refused and line.location_id not in known:
             raise ValidationFailed(
                 f"lines[{i}]: location #{line.location_id} does not exist",
                 field=f"lines[{i}].location",
@@ -295,13 +295,12 @@ def _reserve_demands(
         buffers = _buffers(channel_id, {location_id for _, location_id in totals})
     short = levels_hold(totals, buffers)
     if short:
-        if kits is None:
-            found = kit_components({sku_id for sku_id, _ in short})
-            if found:
-                raise _KitsAmongLines(found)
+        refusal = refusal_read(short)
+        if kits is None and refusal.kits:
+            raise _KitsAmongLines(refusal.kits)
         if stores is None:
-            _locations_exist(every)
-        raise _insufficient(short, totals)
+            _locations_exist(every, short, refusal.locations)
+        raise _insufficient(short, totals, refusal)
     reservations = [
         Reservation(
             sku_id=sku_id,
