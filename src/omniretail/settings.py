@@ -222,6 +222,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "orders@omniretail.exa
 # --- OmniRetail ----------------------------------------------------------------
 OMNI_PICKUP_KEEP_DAYS = int(os.environ.get("OMNI_PICKUP_KEEP_DAYS", "7"))
 OMNI_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OMNI_OUTBOX_MAX_ATTEMPTS", "10"))
+# How long a worker may price with promotions, tax rates and categories it
+# read earlier (a change made in the same worker is seen at once; 0: no cache).
+OMNI_PRICING_CACHE_SECONDS = int(os.environ.get("OMNI_PRICING_CACHE_SECONDS", "5"))
 
 # --- Payments: card gateways and refunds (secrets only from the environment) ----
 # OMNI_GATEWAY picks the card gateway: "test" (built in, no network) or "stripe".
