@@ -28,7 +28,7 @@ from django.db import transaction
 
 from omniretail.accounting.models import Receipt
 from omniretail.accounting.selectors import receipt_for_order
-from omniretail.channels.pos.services import Tender
+from omniretail.channels.pos.services import Tender, tender_requests
 from omniretail.core.access import Actor, require
 from omniretail.core.audit import audit_record
 from omniretail.core.errors import Conflict, ValidationFailed
@@ -55,7 +55,7 @@ from omniretail.orders.returns import (
 from omniretail.orders.services import order_activity, order_record_carry_out
 from omniretail.payments.domain import Settlement
 from omniretail.payments.services import exchange_credit_record
-from omniretail.payments.take import TenderRequest, payments_take, tenders_check
+from omniretail.payments.take import payments_take, tenders_check
 
 
 @dataclass(frozen=True)
@@ -177,18 +177,7 @@ def exchange_at_till(
     )
     replacement = replacement_price(order=order, replacement_lines=replacement_lines)
     company = terminal.store.company
-    requests = [
-        TenderRequest(
-            type=t.type,
-            amount=t.amount,
-            token=t.token,
-            code=t.code,
-            reference=t.reference,
-            brand=t.brand,
-            last4=t.last4,
-        )
-        for t in tenders
-    ]
+    requests = tender_requests(tenders)
     settlements: list[Settlement] = []
     if not quote.customer_pays.is_zero():
         settlements = tenders_check(

@@ -17,6 +17,12 @@ from typing import Any
 
 from django.db import connection, models
 
+
+def placeholders(count: int) -> str:
+    """`%s, %s, …` for `count` values of a plain statement's IN list or row."""
+    return ", ".join(["%s"] * count)
+
+
 # Columns whose Python value is already what the driver takes: no conversion
 # call per value (most columns of an order line, a hold or an event).
 _PLAIN = (
@@ -65,7 +71,7 @@ def _insert_sql(model: type[models.Model], rows: int) -> str:
     # Names come from the model's metadata; every value is a placeholder.
     fields, generated = _fields(model)
     quote = connection.ops.quote_name
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    one = f"({placeholders(len(fields))})"
     columns = ", ".join(quote(f.column or f.name) for f in fields)
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608

@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import F, Sum
 
 from omniretail.catalog.models import KitComponent
+from omniretail.core.sql import placeholders
 from omniretail.inventory.domain import available, kit_available
 from omniretail.inventory.models import ChannelLocation, Location, StockLevel
 
@@ -39,7 +40,7 @@ def kit_components(sku_ids: Iterable[int]) -> dict[int, dict[int, int]]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT kit_id, component_id, quantity FROM {_KITS} "  # noqa: S608
-            f"WHERE kit_id IN ({', '.join(['%s'] * len(ids))})",
+            f"WHERE kit_id IN ({placeholders(len(ids))})",
             ids,
         )
         for kit_id, component_id, qty in cursor.fetchall():
@@ -56,7 +57,7 @@ def _channel_free_sql(skus: int) -> str:
         f"SELECT s.sku_id, SUM(CASE WHEN {free} > 0 THEN {free} ELSE 0 END) "  # noqa: S608
         f"FROM {_LEVELS} s JOIN {_LINKS} c ON c.location_id = s.location_id "
         f"JOIN {_PLACES} l ON l.id = s.location_id "
-        f"WHERE c.channel_id = %s AND l.active AND s.sku_id IN ({', '.join(['%s'] * skus)}) "
+        f"WHERE c.channel_id = %s AND l.active AND s.sku_id IN ({placeholders(skus)}) "
         "GROUP BY s.sku_id"
     )
 
@@ -114,7 +115,7 @@ def channel_places(
             f"s.sku_id, s.on_hand, s.reserved FROM {_PLACES} l "
             f"LEFT JOIN {_LINKS} c ON c.location_id = l.id AND c.channel_id = %s "
             f"LEFT JOIN {_LEVELS} s ON s.location_id = l.id "
-            f"AND s.sku_id IN ({', '.join(['%s'] * len(sku_ids)) or 'NULL'}) "
+            f"AND s.sku_id IN ({placeholders(len(sku_ids)) or 'NULL'}) "
             "WHERE l.active AND (c.id IS NOT NULL OR l.id = %s) ORDER BY l.id",
             [channel_id, *sku_ids, also_location_id],
         )

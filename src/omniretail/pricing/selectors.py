@@ -26,6 +26,7 @@ from django.utils import timezone
 from omniretail.catalog.models import Variant
 from omniretail.core.errors import NotFound, ValidationFailed
 from omniretail.core.models import Channel
+from omniretail.core.sql import placeholders
 from omniretail.customers.models import Customer
 from omniretail.pricing import models as m
 from omniretail.pricing import shared_rules as shared
@@ -236,11 +237,11 @@ def _entries_sql(vendor: str, lists: int, variants: int | None, started: bool) -
     # Names come from the model's metadata; every value is a placeholder.
     quote = connection.ops.quote_name
     pl, variant, price, start, end = (quote(str(f.column)) for f in _entry_fields())
-    where = [f"{pl} IN ({', '.join(['%s'] * lists)})", f"({end} IS NULL OR {end} > %s)"]
+    where = [f"{pl} IN ({placeholders(lists)})", f"({end} IS NULL OR {end} > %s)"]
     if started:
         where.append(f"{start} <= %s")
     if variants is not None:
-        where.append(f"{variant} IN ({', '.join(['%s'] * variants)})")
+        where.append(f"{variant} IN ({placeholders(variants)})")
     return (
         f"SELECT {pl}, {variant}, {price}, {start}, {end} "  # noqa: S608
         f"FROM {quote(m.PriceListEntry._meta.db_table)} WHERE {' AND '.join(where)} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID
@@ -68,6 +69,23 @@ class Tender:
     offline_capture: bool = False  # card taken while offline: captured later
     brand: str = ""
     last4: str = ""
+
+
+def tender_requests(tenders: Sequence[Tender]) -> list[TenderRequest]:
+    """The till's tenders as payments takes them."""
+    return [
+        TenderRequest(
+            type=t.type,
+            amount=t.amount,
+            token=t.token,
+            code=t.code,
+            reference=t.reference,
+            offline_capture=t.offline_capture,
+            brand=t.brand,
+            last4=t.last4,
+        )
+        for t in tenders
+    ]
 
 
 @dataclass(frozen=True)
@@ -363,19 +381,7 @@ def pos_sale_record(
         manual=manual,
     )
     priced, totals, note = priced_from_engine(quote)
-    requests = [
-        TenderRequest(
-            type=t.type,
-            amount=t.amount,
-            token=t.token,
-            code=t.code,
-            reference=t.reference,
-            offline_capture=t.offline_capture,
-            brand=t.brand,
-            last4=t.last4,
-        )
-        for t in tenders
-    ]
+    requests = tender_requests(tenders)
     settlements = tenders_check(
         due=totals.gross,
         tenders=requests,

@@ -25,6 +25,7 @@ from django.db.models import Model, Q
 from omniretail.catalog.models import Category, KitComponent, Product, TaxClass, Variant
 from omniretail.core.errors import NotFound
 from omniretail.core.models import Channel, Store
+from omniretail.core.sql import placeholders
 from omniretail.inventory.domain import available, kit_available
 from omniretail.inventory.models import ChannelLocation, Location, StockLevel
 from omniretail.inventory.selectors import kit_components
@@ -208,7 +209,7 @@ _KITS = KitComponent._meta.db_table
 
 
 def _in(values: Sequence[object]) -> str:
-    return ", ".join(["%s"] * len(values))
+    return placeholders(len(values))
 
 
 def _decimal(value: object, places: int) -> Decimal:

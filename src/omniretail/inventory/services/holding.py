@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from omniretail.catalog.models import KitComponent, Variant
+from omniretail.core.sql import placeholders
 from omniretail.inventory.models import Location, StockLevel
 
 _LEVELS = StockLevel._meta.db_table
@@ -36,7 +37,7 @@ HOLD_ONE_SQL = (
 
 
 def _values(pairs: int, columns: int) -> str:
-    one = "(" + ", ".join(["%s"] * columns) + ")"
+    one = f"({placeholders(columns)})"
     return ", ".join([one] * pairs)
 
 
@@ -107,8 +108,8 @@ def refusal_read(short: list[tuple[int, int]]) -> Refusal:
     refuses most of its requests: they must stay cheap)."""
     sku_ids = sorted({sku_id for sku_id, _ in short})
     location_ids = sorted({location_id for _, location_id in short})
-    skus = ", ".join(["%s"] * len(sku_ids))
-    places = ", ".join(["%s"] * len(location_ids))
+    skus = placeholders(len(sku_ids))
+    places = placeholders(len(location_ids))
     kits: dict[int, dict[int, int]] = {}
     codes: dict[str, dict[int, str]] = {"v": {}, "l": {}}
     with connection.cursor() as cursor:

@@ -319,11 +319,6 @@ def _reserve_demands(
     return reservations
 
 
-def channel_sources(channel_id: int, sku_ids: list[int]) -> dict[int, list[Source]]:
-    """Availability of each SKU at each location the channel sells from."""
-    return _sources(channel_places(channel_id=channel_id, sku_ids=sku_ids), sku_ids)
-
-
 def _sources(places: list[SellingPlace], sku_ids: list[int]) -> dict[int, list[Source]]:
     return {
         sku_id: [Source(p.location_id, p.priority, p.free.get(sku_id, 0)) for p in places]
@@ -640,7 +635,6 @@ __all__ = [
     "ReserveHints",
     "ReserveLine",
     "backorders_fill",
-    "channel_sources",
     "reservations_consume",
     "reservations_expire",
     "reservations_release",
