@@ -4,8 +4,9 @@
    hot SKUs with little stock, soon refused) through `stock_reserve` for a
    fixed time; then 8 processes send the same statements straight through
    psycopg for the same time on the same data (reserved reset first): per
-   request one transaction with the conditional UPDATE and, when held, the
-   Reservation row and the outbox event. Rates count requests, held or
+   request one transaction with the service's hold statement (the
+   conditional UPDATE, which explains a refusal in the same statement) and,
+   when held, the Reservation row and the outbox event. Rates count requests, held or
    refused; ratio = ORM / raw.
    The service path includes what it does in this configuration: the
    Reservation row, the outbox event and its after-commit delivery (the
@@ -224,18 +225,19 @@ def holder(plan: Plan, number: int) -> Callable[[int, int, int], bool]:
         import psycopg
 
         django.setup()  # only to read the service's own hold statement (one line, no buffer)
-        from omniretail.inventory.services.holding import HOLD_ONE_SQL
+        from omniretail.inventory.services.holding import HOLD_ONE_SQL, hold_one_params
 
         conn = psycopg.connect(plan.url)
 
         def hold_sql(sku_id: int, quantity: int, i: int) -> bool:
-            # The statements a hold writes, in one transaction: the conditional
-            # UPDATE, the Reservation row and the stock.changed outbox event.
+            # The statements a hold writes, in one transaction: the hold (the
+            # conditional UPDATE, or a refusal's explanation), the Reservation
+            # row and the stock.changed outbox event.
             with conn.transaction():
-                cursor = conn.execute(
-                    HOLD_ONE_SQL, (quantity, sku_id, plan.location_id, quantity, sku_id)
-                )
-                if cursor.rowcount != 1:
+                rows = conn.execute(
+                    HOLD_ONE_SQL, hold_one_params(sku_id, plan.location_id, quantity, quantity)
+                ).fetchall()
+                if not rows or rows[0][0] != "h":
                     return False
                 conn.execute(
                     RESERVATION_SQL, (sku_id, plan.location_id, quantity, f"raw-{number}-{i}")

@@ -126,9 +126,14 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Values bound by the server, not spliced into the SQL text: a statement
     # a connection runs again and again (a hold, a price read, an order's
     # inserts) is then prepared once and planned once, not on every call.
-    _db.setdefault("OPTIONS", {})["server_side_binding"] = (
-        os.environ.get("OMNI_PG_SERVER_SIDE_BINDING", "1") == "1"
-    )
+    # Django turns psycopg's prepared statements off (for transaction-mode
+    # poolers); a direct connection wants them on: a statement run this many
+    # times on a connection is then parsed and planned once. Set
+    # OMNI_PG_PREPARE_THRESHOLD=off behind PgBouncer in transaction mode.
+    _options = _db.setdefault("OPTIONS", {})
+    _options["server_side_binding"] = os.environ.get("OMNI_PG_SERVER_SIDE_BINDING", "1") == "1"
+    _prepare = os.environ.get("OMNI_PG_PREPARE_THRESHOLD", "5").strip().lower()
+    _options["prepare_threshold"] = None if _prepare in ("", "off", "none") else int(_prepare)
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

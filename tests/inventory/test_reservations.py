@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from omniretail.catalog.models import KitComponent, Product
@@ -353,3 +355,54 @@ def test_a_hold_sends_the_same_few_statements_for_one_line_or_five(shop, django_
         )
     assert sorted(r.quantity for r in held) == [2, 2, 2, 3]
     assert [_level(v, shop.floor).reserved for v in skus] == [4, 2, 2, 2]
+
+
+def test_a_refused_hold_that_held_nothing_is_explained_in_its_own_statement(shop):
+    # A sold-out SKU refuses most requests: on PostgreSQL the hold statement
+    # itself returns the codes the refusal names; SQLite reads them after.
+    stock_up(shop, {shop.mug: 1})
+    with CaptureQueriesContext(connection) as ran, pytest.raises(InsufficientStock) as refused:
+        stock_reserve(
+            lines=[ReserveLine(shop.mug.pk, shop.floor.pk, 2)],
+            demand_type="order_line",
+            demand_id="r1",
+            actor=SYSTEM,
+        )
+    assert refused.value.extra["short"] == [
+        {"sku": shop.mug.sku, "location": shop.floor.code, "requested": 2}
+    ]
+    statements = [q["sql"] for q in ran.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 2)
+
+
+def test_a_refused_hold_that_held_nothing_leaves_its_block_without_a_rollback(shop):
+    # A rollback, even to a savepoint, makes psycopg drop the statements it
+    # prepared on the connection; a refusal that held nothing has nothing to
+    # undo, so its savepoint is released instead.
+    stock_up(shop, {shop.mug: 1, shop.candle: 5})
+    sent: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    def hold(lines, demand_id):
+        with transaction.atomic(), connection.execute_wrapper(record):
+            with pytest.raises(InsufficientStock):
+                stock_reserve(
+                    lines=lines, demand_type="order_line", demand_id=demand_id, actor=SYSTEM
+                )
+            assert not connection.needs_rollback
+
+    hold([ReserveLine(shop.mug.pk, shop.floor.pk, 2)], "r2")
+    assert not [sql for sql in sent if sql.startswith("ROLLBACK")]
+    assert any(sql.startswith("RELEASE SAVEPOINT") for sql in sent)
+    # One line held, another refused: that hold is undone.
+    sent.clear()
+    hold(
+        [ReserveLine(shop.candle.pk, shop.floor.pk, 1), ReserveLine(shop.mug.pk, shop.floor.pk, 2)],
+        "r3",
+    )
+    assert [sql for sql in sent if sql.startswith("ROLLBACK TO SAVEPOINT")]
+    assert _level(shop.candle, shop.floor).reserved == 0
+    assert not Reservation.objects.filter(demand_id__in=["r2", "r3"]).exists()

@@ -5,7 +5,12 @@ A hold raises `reserved` only where enough is free:
 and never on a kit's own row (kits hold their components; a kit SKU that
 still has a stock row from before it became a kit is not held as itself).
 
-One (SKU, location): one UPDATE. Several: one statement too. On
+One (SKU, location): one statement. On PostgreSQL it is the UPDATE in a
+CTE that, when nothing was held, also returns what the refusal needs to
+explain itself (kit components, SKU and location codes), so a refused hold
+(a hot SKU sold out refuses most of its requests) costs no more round trips
+than a held one. SQLite has no UPDATE in a CTE: there the refusal reads
+them in a second statement. Several pairs: one statement too. On
 PostgreSQL a CTE first locks the rows in (sku_id, location_id) order — the
 order the ledger locks them in, so two writers never deadlock — and the
 UPDATE … FROM it then holds each row only once it is locked; RETURNING says
@@ -29,11 +34,28 @@ _SKUS = Variant._meta.db_table
 _PLACES = Location._meta.db_table
 
 # Parameters: quantity, sku_id, location_id, quantity + buffer, sku_id.
-HOLD_ONE_SQL = (
+_UPDATE_ONE = (
     f"UPDATE {_LEVELS} SET reserved = reserved + %s "  # noqa: S608 (names from models)
     f"WHERE sku_id = %s AND location_id = %s AND on_hand >= reserved + %s "
     f"AND NOT EXISTS (SELECT 1 FROM {_KITS} WHERE kit_id = %s)"
 )
+
+# PostgreSQL; parameters from hold_one_params. Rows: ('h', …) when held;
+# otherwise the refusal's rows, read as refusal_read reads them.
+_REFUSED = "NOT EXISTS (SELECT 1 FROM held)"
+HOLD_ONE_SQL = (
+    f"WITH held AS ({_UPDATE_ONE} RETURNING 1) "  # noqa: S608 (names from models)
+    "SELECT 'h', 0, 0, 0, '' FROM held "
+    f"UNION ALL SELECT 'k', kit_id, component_id, quantity, '' FROM {_KITS} "
+    f"WHERE kit_id = %s AND {_REFUSED} "
+    f"UNION ALL SELECT 'v', id, 0, 0, sku FROM {_SKUS} WHERE id = %s AND {_REFUSED} "
+    f"UNION ALL SELECT 'l', id, 0, 0, code FROM {_PLACES} WHERE id = %s AND {_REFUSED}"
+)
+
+
+def hold_one_params(sku_id: int, location_id: int, quantity: int, need: int) -> list[int]:
+    """HOLD_ONE_SQL's parameters: hold `quantity` where `need` is free."""
+    return [quantity, sku_id, location_id, need, sku_id, sku_id, sku_id, location_id]
 
 
 def _values(pairs: int, columns: int) -> str:
@@ -69,27 +91,35 @@ def _hold_many_sql(pairs: int, lock: bool) -> str:
 
 def levels_hold(
     totals: dict[tuple[int, int], int], buffers: dict[int, int]
-) -> list[tuple[int, int]]:
+) -> tuple[list[tuple[int, int]], Refusal | None]:
     """Hold `totals[(sku_id, location_id)]` units of each pair, keeping the
     location's buffer free. Returns the pairs that could not be held, in
-    order; the caller rolls back when there are any."""
+    order (the caller rolls back when there are any), and the refusal's
+    explanation when the hold statement already read it (else None: see
+    refusal_read)."""
     pairs = sorted(totals)
     if not pairs:
-        return []
+        return [], None
     with connection.cursor() as cursor:
         if len(pairs) == 1:
             (sku_id, location_id) = pairs[0]
             quantity = totals[pairs[0]]
             need = quantity + buffers.get(location_id, 0)
-            cursor.execute(HOLD_ONE_SQL, [quantity, sku_id, location_id, need, sku_id])
-            return [] if cursor.rowcount == 1 else pairs
+            if connection.vendor != "postgresql":
+                cursor.execute(_UPDATE_ONE, [quantity, sku_id, location_id, need, sku_id])
+                return ([], None) if cursor.rowcount == 1 else (pairs, None)
+            cursor.execute(HOLD_ONE_SQL, hold_one_params(sku_id, location_id, quantity, need))
+            rows = cursor.fetchall()
+            if rows and rows[0][0] == "h":
+                return [], None
+            return pairs, _refusal(rows)
         params: list[int] = []
         for sku_id, location_id in pairs:
             quantity = totals[(sku_id, location_id)]
             params += [sku_id, location_id, quantity, quantity + buffers.get(location_id, 0)]
         cursor.execute(_hold_many_sql(len(pairs), lock=connection.vendor == "postgresql"), params)
         held = {(sku_id, location_id) for sku_id, location_id in cursor.fetchall()}
-    return [pair for pair in pairs if pair not in held]
+    return [pair for pair in pairs if pair not in held], None
 
 
 @dataclass(frozen=True)
@@ -110,8 +140,6 @@ def refusal_read(short: list[tuple[int, int]]) -> Refusal:
     location_ids = sorted({location_id for _, location_id in short})
     skus = placeholders(len(sku_ids))
     places = placeholders(len(location_ids))
-    kits: dict[int, dict[int, int]] = {}
-    codes: dict[str, dict[int, str]] = {"v": {}, "l": {}}
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT 'k', kit_id, component_id, quantity, '' FROM {_KITS} "  # noqa: S608
@@ -120,9 +148,15 @@ def refusal_read(short: list[tuple[int, int]]) -> Refusal:
             f"UNION ALL SELECT 'l', id, 0, 0, code FROM {_PLACES} WHERE id IN ({places})",
             [*sku_ids, *sku_ids, *location_ids],
         )
-        for kind, pk, component_id, quantity, code in cursor.fetchall():
-            if kind == "k":
-                kits.setdefault(pk, {})[component_id] = quantity
-            else:
-                codes[kind][pk] = code
+        return _refusal(cursor.fetchall())
+
+
+def _refusal(rows: list[tuple[str, int, int, int, str]]) -> Refusal:
+    kits: dict[int, dict[int, int]] = {}
+    codes: dict[str, dict[int, str]] = {"v": {}, "l": {}}
+    for kind, pk, component_id, quantity, code in rows:
+        if kind == "k":
+            kits.setdefault(pk, {})[component_id] = quantity
+        else:
+            codes[kind][pk] = code
     return Refusal(kits, codes["v"], codes["l"])

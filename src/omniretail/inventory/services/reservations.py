@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -221,14 +223,41 @@ def stock_reserve_demands(
                 if hints is not None
                 else kit_components({line.sku_id for lines in demands.values() for line in lines})
             )
-            return _reserve_demands(*args, hints, kits)
+            return _refused_raise(_reserve_demands(*args, hints, kits))
     try:
-        with transaction.atomic():
-            return _reserve_demands(*args, None, None)
+        return _refused_raise(_unless_refused(_reserve_demands, *args, None, None))
     except _KitsAmongLines as found:
         kits = found.kits
+    return _refused_raise(_unless_refused(_reserve_demands, *args, None, kits))
+
+
+class _Refused:
+    """A hold that was refused: `error` to raise; `clean` when the refused
+    statement held nothing, so there is nothing to roll back."""
+
+    def __init__(self, error: Exception, *, clean: bool) -> None:
+        self.error, self.clean = error, clean
+
+
+def _unless_refused(
+    attempt: Callable[..., list[Reservation] | _Refused], *args: Any
+) -> list[Reservation] | _Refused:
+    """Run `attempt` in its own atomic block. A refusal that wrote nothing
+    leaves the block normally instead of rolling it back: a rollback (or a
+    rollback to a savepoint) makes psycopg drop every statement it prepared
+    on the connection, so a sold-out SKU's refusals would have the next
+    requests parsed and planned again."""
     with transaction.atomic():
-        return _reserve_demands(*args, None, kits)
+        outcome = attempt(*args)
+        if isinstance(outcome, _Refused) and not outcome.clean:
+            raise outcome.error
+    return outcome
+
+
+def _refused_raise(outcome: list[Reservation] | _Refused) -> list[Reservation]:
+    if isinstance(outcome, _Refused):
+        raise outcome.error
+    return outcome
 
 
 def _stores(actor: Actor, lines: list[ReserveLine]) -> dict[int, int | None] | None:
@@ -266,8 +295,10 @@ def _reserve_demands(
     expires_at: dt.datetime | None,
     hints: ReserveHints | None,
     kits: dict[int, dict[int, int]] | None,
-) -> list[Reservation]:
-    """`kits` None: not read yet (see stock_reserve_demands)."""
+) -> list[Reservation] | _Refused:
+    """`kits` None: not read yet (see stock_reserve_demands). A refusal is
+    returned, not raised, to let the caller skip the rollback when nothing
+    was held."""
     every = [line for lines in demands.values() for line in lines]
     _positive(every)
     stores = hints.location_stores if hints is not None else _stores(actor, every)
@@ -293,14 +324,18 @@ def _reserve_demands(
         buffers = hints.buffers
     else:
         buffers = _buffers(channel_id, {location_id for _, location_id in totals})
-    short = levels_hold(totals, buffers)
+    short, refusal = levels_hold(totals, buffers)
     if short:
-        refusal = refusal_read(short)
+        refusal = refusal or refusal_read(short)
+        clean = len(short) == len(totals)  # every pair refused: nothing held
         if kits is None and refusal.kits:
-            raise _KitsAmongLines(refusal.kits)
-        if stores is None:
-            _locations_exist(every, short, refusal.locations)
-        raise _insufficient(short, totals, refusal)
+            return _Refused(_KitsAmongLines(refusal.kits), clean=clean)
+        try:
+            if stores is None:
+                _locations_exist(every, short, refusal.locations)
+        except ValidationFailed as bad:
+            return _Refused(bad, clean=clean)
+        return _Refused(_insufficient(short, totals, refusal), clean=clean)
     reservations = [
         Reservation(
             sku_id=sku_id,
@@ -441,9 +476,9 @@ def _reserve_planned(
             ],
             final=True,
         )
-    short = levels_hold(totals, {p.location_id: p.safety_buffer for p in places})
+    short, refusal = levels_hold(totals, {p.location_id: p.safety_buffer for p in places})
     if short:
-        raise _insufficient(short, totals)  # a race: the caller plans again
+        raise _insufficient(short, totals, refusal)  # a race: the caller plans again
     held = [
         Reservation(
             sku_id=sku_id,
