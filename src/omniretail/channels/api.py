@@ -86,18 +86,25 @@ def order_out(
     replayed: bool = False,
     lines: list[OrderLine] | None = None,
     routing: RoutingDecision | None = None,
+    holds: list[Reservation] | None = None,
 ) -> dict:
-    """The order as the API shows it. `lines` (with their SKUs) and `routing`
-    are for the intake that has just written them: they are not read again."""
+    """The order as the API shows it. `lines` (with their SKUs), `routing`
+    and `holds` are for the intake that has just written them: they are not
+    read again."""
     if lines is None:
         lines = list(order.lines.select_related("sku").order_by("line_no"))
         decisions = list(RoutingDecision.objects.filter(order=order).order_by("pk"))
     else:
         decisions = [routing] if routing is not None else []
+    rows = (
+        [(h.demand_id, h.status, h.quantity) for h in holds]
+        if holds is not None
+        else Reservation.objects.filter(
+            demand_type=LINE_DEMAND, demand_id__in=[str(line.pk) for line in lines]
+        ).values_list("demand_id", "status", "quantity")
+    )
     held: dict[tuple[int, str], int] = {}
-    for demand_id, status, qty in Reservation.objects.filter(
-        demand_type=LINE_DEMAND, demand_id__in=[str(line.pk) for line in lines]
-    ).values_list("demand_id", "status", "quantity"):
+    for demand_id, status, qty in rows:
         key = (int(demand_id), status)
         held[key] = held.get(key, 0) + qty
     return {
@@ -172,7 +179,11 @@ def order_create_endpoint(request: HttpRequest, payload: OrderIn) -> Status:
     def effect() -> tuple[int, dict]:
         result = order_intake(channel=channel, data=data, actor=actor)
         return (201 if result.created else 200), order_out(
-            result.order, replayed=not result.created, lines=result.lines, routing=result.routing
+            result.order,
+            replayed=not result.created,
+            lines=result.lines,
+            routing=result.routing,
+            holds=result.holds,
         )
 
     result = idempotent_call(

@@ -98,7 +98,9 @@ def _candidates(
     return _Places(candidates, hints, {place.location_id: place.code for place in places})
 
 
-def _hold(order: Order, plan: Plan, requirements: list[Requirement], hints: ReserveHints) -> None:
+def _hold(
+    order: Order, plan: Plan, requirements: list[Requirement], hints: ReserveHints
+) -> list[Reservation]:
     """Turn the plan's (location, sku, qty) into holds per order line."""
     pool: dict[int, list[list[int]]] = defaultdict(list)  # sku -> [[location, qty left]]
     for location_id, sku_id, qty in plan.assignments:
@@ -112,22 +114,26 @@ def _hold(order: Order, plan: Plan, requirements: list[Requirement], hints: Rese
                 per_line[req.line_id].append(ReserveLine(req.sku_id, slot[0], take))
                 slot[1] -= take
                 need -= take
-    if per_line:
-        stock_reserve_demands(
-            demands={str(line_id): lines for line_id, lines in per_line.items()},
-            demand_type=LINE_DEMAND,
-            channel_id=order.channel_id,
-            actor=SYSTEM,
-            hints=hints,
-            savepoint=False,  # order_route's retry savepoint covers it
-        )
-
-
-def _wait(order: Order, plan: Plan, requirements: list[Requirement], at: int) -> list[dict]:
-    """Backorder what nobody can give, when the products allow it; refuse
-    the order (naming each SKU) when they do not."""
-    if not plan.short:
+    if not per_line:
         return []
+    return stock_reserve_demands(
+        demands={str(line_id): lines for line_id, lines in per_line.items()},
+        demand_type=LINE_DEMAND,
+        channel_id=order.channel_id,
+        actor=SYSTEM,
+        hints=hints,
+        savepoint=False,  # order_route's retry savepoint covers it
+    )
+
+
+def _wait(
+    order: Order, plan: Plan, requirements: list[Requirement], at: int
+) -> tuple[list[dict], list[Reservation]]:
+    """Backorder what nobody can give, when the products allow it; refuse
+    the order (naming each SKU) when they do not. Returns what waits, for
+    the routing record, and the waiting holds."""
+    if not plan.short:
+        return [], []
     short = dict(plan.short)
     waiting: dict[int, list[ReserveLine]] = defaultdict(list)
     for req in reversed(requirements):  # the last lines wait, the first ones ship
@@ -154,19 +160,21 @@ def _wait(order: Order, plan: Plan, requirements: list[Requirement], at: int) ->
             short=detail,
             final=True,
         )
+    holds: list[Reservation] = []
     for line_id, lines in sorted(waiting.items()):
-        stock_wait(
+        holds += stock_wait(
             lines=lines,
             demand_type=LINE_DEMAND,
             demand_id=str(line_id),
             channel_id=order.channel_id,
             actor=SYSTEM,
         )
-    return [
+    backordered = [
         {"sku": products[line.sku_id].sku, "quantity": line.quantity, "line": line_id}
         for line_id, lines in sorted(waiting.items())
         for line in lines
     ]
+    return backordered, holds
 
 
 def order_route(
@@ -187,6 +195,27 @@ def order_route(
     `new_lines` (with `sku_codes`, SKU id -> code) is for the caller that has
     just created the order in this transaction: its row is already the
     caller's, nothing is held yet, and neither is read again."""
+    return order_route_holds(
+        order=order,
+        actor=actor,
+        rules=rules,
+        attempts=attempts,
+        new_lines=new_lines,
+        sku_codes=sku_codes,
+    )[0]
+
+
+def order_route_holds(
+    *,
+    order: Order,
+    actor: Actor,
+    rules: tuple[Rule, ...] = DEFAULT_RULES,
+    attempts: int = 3,
+    new_lines: list[OrderLine] | None = None,
+    sku_codes: dict[int, str] | None = None,
+) -> tuple[RoutingDecision | None, list[Reservation]]:
+    """`order_route`, also returning the holds it placed (held and waiting),
+    for a caller that shows them and would otherwise read them back."""
     # A new order's caller lets a refusal roll its whole transaction back:
     # no savepoint of our own then (each attempt still has one).
     with transaction.atomic(savepoint=new_lines is None):
@@ -200,12 +229,12 @@ def _route(
     attempts: int,
     new_lines: list[OrderLine] | None,
     sku_codes: dict[int, str] | None,
-) -> RoutingDecision | None:
+) -> tuple[RoutingDecision | None, list[Reservation]]:
     if new_lines is None:
         order = Order.objects.select_for_update().get(pk=order.pk)
     requirements, kits = _requirements(order, new_lines)
     if not requirements:
-        return None
+        return None, []
     need: dict[int, int] = defaultdict(int)
     for req in requirements:
         need[req.sku_id] += req.quantity
@@ -227,10 +256,11 @@ def _route(
         )
         try:
             with transaction.atomic():
-                _hold(order, plan, requirements, places.hints)
+                held = _hold(order, plan, requirements, places.hints)
                 fallback = pickup.pk if pickup else _first_location(places.candidates)
-                backordered = _wait(order, plan, requirements, fallback)
-                return _record(order, plan, backordered, actor, places.codes, sku_codes)
+                backordered, waiting = _wait(order, plan, requirements, fallback)
+                decision = _record(order, plan, backordered, actor, places.codes, sku_codes)
+                return decision, held + waiting
         except InsufficientStock as exc:
             last = exc
             if exc.extra.get("final"):
