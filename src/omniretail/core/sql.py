@@ -67,7 +67,7 @@ _AS_IS = (str, int, bool, type(None))
 
 
 @cache
-def _insert_sql(model: type[models.Model], rows: int) -> str:
+def _insert_sql(model: type[models.Model], rows: int, unique: tuple[str, ...] = ()) -> str:
     # Names come from the model's metadata; every value is a placeholder.
     fields, generated = _fields(model)
     quote = connection.ops.quote_name
@@ -77,6 +77,9 @@ def _insert_sql(model: type[models.Model], rows: int) -> str:
         f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
         f"({columns}) VALUES {', '.join([one] * rows)}"
     )
+    if unique:
+        target = ", ".join(quote(model._meta.get_field(name).column) for name in unique)
+        sql += f" ON CONFLICT ({target}) DO NOTHING"
     if generated:
         sql += f" RETURNING {quote(model._meta.pk.column or 'id')}"
     return sql
@@ -90,6 +93,35 @@ def rows_insert(objs: Sequence[models.Model]) -> None:
         return
     model = type(objs[0])
     _, generated = _fields(model)
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, len(objs)), _params(model, objs))
+        if generated:
+            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+                obj.pk = pk
+    for obj in objs:
+        _saved(obj)
+
+
+def row_insert_unless_taken(obj: models.Model, unique: tuple[str, ...]) -> bool:
+    """INSERT one unsaved instance unless a row already holds its values of
+    the `unique` fields (which a unique constraint covers): False then, and
+    nothing is written. `ON CONFLICT … DO NOTHING` instead of catching the
+    IntegrityError, so the caller needs no savepoint to go on. A concurrent
+    insert of the same values that has not committed yet is waited for."""
+    model = type(obj)
+    _, generated = _fields(model)
+    assert generated, "needs a generated primary key to tell an insert from a conflict"
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, 1, unique), _params(model, [obj]))
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    _saved(obj)
+    return True
+
+
+def _params(model: type[models.Model], objs: Sequence[models.Model]) -> list[Any]:
     columns = _prepared(model)
     params: list[Any] = []
     for obj in objs:
@@ -100,11 +132,9 @@ def rows_insert(objs: Sequence[models.Model]) -> None:
                 params.append(value)
             else:
                 params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model, len(objs)), params)
-        if generated:
-            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-                obj.pk = pk
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
+    return params
+
+
+def _saved(obj: models.Model) -> None:
+    obj._state.adding = False
+    obj._state.db = connection.alias

@@ -17,7 +17,7 @@ from omniretail.core.errors import Conflict, ValidationFailed
 from omniretail.core.events import event_publish
 from omniretail.core.models import Channel, Terminal
 from omniretail.core.money import Money, tax_from_gross
-from omniretail.core.sql import rows_insert
+from omniretail.core.sql import row_insert_unless_taken, rows_insert
 from omniretail.inventory.models import Reservation
 from omniretail.inventory.services import reservations_release
 from omniretail.orders.domain import (
@@ -207,34 +207,31 @@ def order_create_with_lines(*, new: NewOrder, actor: Actor) -> tuple[Order, list
     shipping = Money(new.shipping_gross, new.currency).round("line")
     shipping_tax = tax_from_gross(shipping, new.shipping_tax_rate)
     paid = new.payment_status in (Order.Payment.AUTHORIZED, Order.Payment.PAID)
-    try:
-        with transaction.atomic():
-            order = Order(
-                channel=new.channel,
-                external_id=new.external_id,
-                store_id=new.pickup_store_id or new.channel.store_id,
-                customer_id=new.customer_id,
-                status=CONFIRMED if paid else PENDING_PAYMENT,
-                fulfilment_method=new.fulfilment_method,
-                pickup_store_id=new.pickup_store_id,
-                shipping_address=new.shipping_address,
-                email=new.email,
-                payment_status=new.payment_status,
-                shipping_gross=shipping.amount,
-                currency=new.currency,
-                total_net=(totals.net + shipping - shipping_tax).amount,
-                total_tax=(totals.tax + shipping_tax).amount,
-                total_gross=(totals.gross + shipping).amount,
-                placed_at=timezone.now(),
-                created_by=actor.label,
-                **_pricing_fields(note),
-            )
-            rows_insert([order])
-    except IntegrityError:
-        existing = Order.objects.filter(channel=new.channel, external_id=new.external_id).first()
-        if existing is None:
-            raise
-        raise DuplicateExternalId(existing)
+    order = Order(
+        channel=new.channel,
+        external_id=new.external_id,
+        store_id=new.pickup_store_id or new.channel.store_id,
+        customer_id=new.customer_id,
+        status=CONFIRMED if paid else PENDING_PAYMENT,
+        fulfilment_method=new.fulfilment_method,
+        pickup_store_id=new.pickup_store_id,
+        shipping_address=new.shipping_address,
+        email=new.email,
+        payment_status=new.payment_status,
+        shipping_gross=shipping.amount,
+        currency=new.currency,
+        total_net=(totals.net + shipping - shipping_tax).amount,
+        total_tax=(totals.tax + shipping_tax).amount,
+        total_gross=(totals.gross + shipping).amount,
+        placed_at=timezone.now(),
+        created_by=actor.label,
+        **_pricing_fields(note),
+    )
+    if not row_insert_unless_taken(order, ("channel", "external_id")):
+        # A concurrent send of the same order committed first.
+        raise DuplicateExternalId(
+            Order.objects.get(channel=new.channel, external_id=new.external_id)
+        )
     descriptions = {ln.sku_id: ln.description for ln in new.lines if ln.description}
     if len(descriptions) < len({ln.sku_id for ln in new.lines}):
         descriptions = dict(
