@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -216,6 +214,11 @@ def stock_reserve_demands(
     savepoint that lets a refusal propagate: it saves the second savepoint's
     round trips (and reads the kits first, having no point to roll back to)."""
     args = (demands, demand_type, actor, channel_id, expires_at)
+    # A refused hold writes nothing (levels_hold gives back what it took), so
+    # the refusal is raised once its block has ended normally: a rollback,
+    # even to a savepoint, makes psycopg drop every statement it prepared on
+    # the connection, and a caller inside its own transaction (an order's
+    # routing) can plan again without a savepoint.
     if hints is not None or not savepoint:
         with transaction.atomic(savepoint=savepoint):
             kits = (
@@ -223,35 +226,24 @@ def stock_reserve_demands(
                 if hints is not None
                 else kit_components({line.sku_id for lines in demands.values() for line in lines})
             )
-            return _refused_raise(_reserve_demands(*args, hints, kits))
+            outcome = _reserve_demands(*args, hints, kits)
+        return _refused_raise(outcome)
     try:
-        return _refused_raise(_unless_refused(_reserve_demands, *args, None, None))
+        with transaction.atomic():
+            outcome = _reserve_demands(*args, None, None)
+        return _refused_raise(outcome)
     except _KitsAmongLines as found:
         kits = found.kits
-    return _refused_raise(_unless_refused(_reserve_demands, *args, None, kits))
+    with transaction.atomic():
+        outcome = _reserve_demands(*args, None, kits)
+    return _refused_raise(outcome)
 
 
 class _Refused:
-    """A hold that was refused: `error` to raise; `clean` when the refused
-    statement held nothing, so there is nothing to roll back."""
+    """A refused hold, which wrote nothing: `error` to raise."""
 
-    def __init__(self, error: Exception, *, clean: bool) -> None:
-        self.error, self.clean = error, clean
-
-
-def _unless_refused(
-    attempt: Callable[..., list[Reservation] | _Refused], *args: Any
-) -> list[Reservation] | _Refused:
-    """Run `attempt` in its own atomic block. A refusal that wrote nothing
-    leaves the block normally instead of rolling it back: a rollback (or a
-    rollback to a savepoint) makes psycopg drop every statement it prepared
-    on the connection, so a sold-out SKU's refusals would have the next
-    requests parsed and planned again."""
-    with transaction.atomic():
-        outcome = attempt(*args)
-        if isinstance(outcome, _Refused) and not outcome.clean:
-            raise outcome.error
-    return outcome
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 def _refused_raise(outcome: list[Reservation] | _Refused) -> list[Reservation]:
@@ -296,9 +288,9 @@ def _reserve_demands(
     hints: ReserveHints | None,
     kits: dict[int, dict[int, int]] | None,
 ) -> list[Reservation] | _Refused:
-    """`kits` None: not read yet (see stock_reserve_demands). A refusal is
-    returned, not raised, to let the caller skip the rollback when nothing
-    was held."""
+    """`kits` None: not read yet (see stock_reserve_demands). A refused hold
+    is returned, not raised: it wrote nothing, and the caller raises it once
+    its atomic block has ended without a rollback."""
     every = [line for lines in demands.values() for line in lines]
     _positive(every)
     stores = hints.location_stores if hints is not None else _stores(actor, every)
@@ -327,15 +319,14 @@ def _reserve_demands(
     short, refusal = levels_hold(totals, buffers)
     if short:
         refusal = refusal or refusal_read(short)
-        clean = len(short) == len(totals)  # every pair refused: nothing held
         if kits is None and refusal.kits:
-            return _Refused(_KitsAmongLines(refusal.kits), clean=clean)
+            return _Refused(_KitsAmongLines(refusal.kits))
         try:
             if stores is None:
                 _locations_exist(every, short, refusal.locations)
         except ValidationFailed as bad:
-            return _Refused(bad, clean=clean)
-        return _Refused(_insufficient(short, totals, refusal), clean=clean)
+            return _Refused(bad)
+        return _Refused(_insufficient(short, totals, refusal))
     reservations = [
         Reservation(
             sku_id=sku_id,
@@ -377,8 +368,9 @@ def stock_reserve_for_channel(
 
     The plan is made from a read, but the hold itself is the conditional
     update: when another channel took the stock in between, the plan is
-    made again (up to `attempts` times) inside a savepoint — the only one:
-    nothing is written outside it."""
+    made again (up to `attempts` times). A refused hold writes nothing, so
+    the attempts need no savepoint, and a refusal is raised after the block
+    has ended normally (see stock_reserve_demands)."""
     _positive(lines)
     require(actor, "stock.reserve")
     variants = {
@@ -397,16 +389,16 @@ def stock_reserve_for_channel(
     for line in lines:
         wanted[line.sku_id] += line.quantity
     last_error: InsufficientStock | None = None
-    for _ in range(max(attempts, 1)):
-        try:
-            with transaction.atomic():
+    with transaction.atomic():
+        for _ in range(max(attempts, 1)):
+            try:
                 return _reserve_planned(
                     wanted, variants, kits, channel_id, demand_type, demand_id, expires_at
                 )
-        except InsufficientStock as exc:
-            last_error = exc
-            if exc.extra.get("final"):
-                break
+            except InsufficientStock as exc:
+                last_error = exc
+                if exc.extra.get("final"):
+                    break
     assert last_error is not None
     raise last_error
 
