@@ -32,6 +32,7 @@ from omniretail.accounting.books_orders import (
     on_shipment_shipped as books_on_shipment_shipped,
 )
 from omniretail.accounting.books_payments import on_drawer_closed, on_drawer_paid
+from omniretail.accounting.books_purchases import on_stock_purchased
 from omniretail.accounting.books_refunds import on_refund_completed
 from omniretail.accounting.books_returns import on_return_accepted
 from omniretail.accounting.closings import closings_yesterday
@@ -54,6 +55,7 @@ from omniretail.payments.refunds import on_refund_requested as pay_refund_reques
 IN_TRANSACTION = {
     "sale.completed": [on_sale_completed],
     "stock.adjusted": [on_stock_adjusted],
+    "stock.purchased": [on_stock_purchased],
     # Loyalty liabilities outside a sale (the tender side is booked by the sale/refund).
     "loyalty.points_earned": [on_points_earned],
     "loyalty.points_reversed": [on_points_reversed],

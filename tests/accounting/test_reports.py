@@ -144,7 +144,9 @@ def test_a_real_till_sale_in_the_reports(till_day):
     report = trial_balance(actor=SYSTEM, date_from=today, date_to=today)
     assert _rows(report) == {
         "1000": (D("0.00"), D("74.90"), D("0.00"), D("74.90")),
-        "1300": (D("0.00"), D("0.00"), D("30.00"), D("-30.00")),
+        # The goods came in this morning at 10.00 each: 150.00, less the sale's cost.
+        "1300": (D("0.00"), D("150.00"), D("30.00"), D("120.00")),
+        "2050": (D("0.00"), D("0.00"), D("150.00"), D("-150.00")),
         "2100": (D("0.00"), D("0.00"), D("12.49"), D("-12.49")),
         "4000": (D("0.00"), D("0.00"), D("62.41"), D("-62.41")),
         "5000": (D("0.00"), D("30.00"), D("0.00"), D("30.00")),

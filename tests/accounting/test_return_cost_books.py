@@ -45,9 +45,15 @@ def balance(code: str) -> Decimal:
     return total.quantize(CENT)
 
 
+def inventory_less_purchases() -> Decimal:
+    """1300 without the receipts' entries (Dr 1300 / Cr 2050, checked in
+    test_purchase_books): what the sales, returns and write-offs put there."""
+    return balance("1300") + balance("2050")
+
+
 def stock_value_less_purchases() -> Decimal:
     """On hand × average cost everywhere, less what came in from suppliers:
-    purchases are not booked, so this is what 1300 must hold."""
+    what 1300 holds besides the receipts' entries."""
     on_hand = sum(stock_value_by_location().values(), D(0))
     received = sum(
         (
@@ -104,7 +110,7 @@ def _margin(shop, channel_code: str):
 def test_a_till_sale_returned_to_the_shelf_takes_its_cost_back(shop):
     stock_up(shop, {shop.mug: 10})  # 10 mugs at 10.00
     sale = _till_sale(shop, 3)  # 3 × 12.50
-    assert (balance("1300"), balance("5000")) == (D("-30.00"), D("30.00"))
+    assert (inventory_less_purchases(), balance("5000")) == (D("-30.00"), D("30.00"))
 
     ret = return_accept(
         order=sale,
@@ -115,12 +121,12 @@ def test_a_till_sale_returned_to_the_shelf_takes_its_cost_back(shop):
     )
 
     # 9 mugs on the shelf at 10.00; the books kept the cost of the one sold.
-    assert (balance("1300"), balance("5000"), balance("5100")) == (
+    assert (inventory_less_purchases(), balance("5000"), balance("5100")) == (
         D("-10.00"),
         D("10.00"),
         D("0.00"),
     )
-    assert stock_value_less_purchases() == D("-10.00") == balance("1300")
+    assert stock_value_less_purchases() == D("-10.00") == inventory_less_purchases()
     assert entries(sale) == [
         (
             f"Sale {sale.receipt.full_number}",
@@ -174,7 +180,7 @@ def test_the_cost_comes_back_at_the_average_of_the_day_of_the_return(shop):
         channel=shop.pos_channel,
         actor=_cashier(shop.store.pk),
     )
-    assert (balance("1300"), balance("5000")) == (D("-7.00"), D("7.00"))
+    assert (inventory_less_purchases(), balance("5000")) == (D("-7.00"), D("7.00"))
     assert stock_value_less_purchases() == D("-7.00")  # 4 × 13.00 − (20.00 + 39.00)
     assert verify_all()[0] == []
 
@@ -194,12 +200,12 @@ def test_a_scrapped_return_leaves_inventory_as_it_was_and_counts_its_cost_once(s
     # Back and straight to scrap: 7 on the shelf, 1300 as after the sale. The
     # two chipped mugs' 20.00 are the Paris store's shrinkage (as before), so
     # cost of goods sold keeps only the mug the customer kept: 30.00 once.
-    assert (balance("1300"), balance("5000"), balance("5100")) == (
+    assert (inventory_less_purchases(), balance("5000"), balance("5100")) == (
         D("-30.00"),
         D("10.00"),
         D("20.00"),
     )
-    assert stock_value_less_purchases() == D("-30.00") == balance("1300")
+    assert stock_value_less_purchases() == D("-30.00") == inventory_less_purchases()
     shrinkage = JournalEntry.objects.get(reference_type="return", reference_id=ret.number)
     assert sorted((ln.account.code, ln.debit, ln.credit) for ln in shrinkage.lines.all()) == [
         ("1300", D("0.00"), D("20.00")),
@@ -220,7 +226,7 @@ def test_a_mixed_return_books_each_unit_once(shop):
         actor=_cashier(shop.store.pk),
     )
     # 10 − 4 + 1 on the shelf = 70.00; 1 kept (5000), 2 scrapped (5100).
-    assert (balance("1300"), balance("5000"), balance("5100")) == (
+    assert (inventory_less_purchases(), balance("5000"), balance("5100")) == (
         D("-30.00"),
         D("10.00"),
         D("20.00"),
@@ -239,7 +245,7 @@ def test_a_web_order_returned_at_the_counter_between_two_parcels(shop, web, plac
     [first] = shipments_create(order=order, actor=walter, location=shop.warehouse)
     shipment_pack(shipment=first, actor=walter)
     shipment_ship(shipment=first, carrier="DHL", tracking_number="P1", actor=walter)
-    assert (balance("1300"), balance("5000")) == (D("-20.00"), D("20.00"))
+    assert (inventory_less_purchases(), balance("5000")) == (D("-20.00"), D("20.00"))
 
     mugs = order.lines.get(sku=shop.mug)
     ret = return_accept(
@@ -250,7 +256,7 @@ def test_a_web_order_returned_at_the_counter_between_two_parcels(shop, web, plac
         actor=_cashier(shop.store.pk),
         refund_method="store_credit",
     )
-    assert (balance("1300"), balance("5000")) == (D("-10.00"), D("10.00"))
+    assert (inventory_less_purchases(), balance("5000")) == (D("-10.00"), D("10.00"))
     assert stock_value_less_purchases() == D("-10.00")
 
     [second] = shipments_create(order=order, actor=walter, location=shop.floor)
@@ -258,7 +264,7 @@ def test_a_web_order_returned_at_the_counter_between_two_parcels(shop, web, plac
     shipment_ship(shipment=second, carrier="DHL", tracking_number="P2", actor=walter)
 
     # Shipped 3 (30.00), 1 back (10.00): the books hold 20.00 of cost.
-    assert (balance("1300"), balance("5000")) == (D("-20.00"), D("20.00"))
+    assert (inventory_less_purchases(), balance("5000")) == (D("-20.00"), D("20.00"))
     assert stock_value_less_purchases() == D("-20.00")
     invoices = [d for d, _ in entries(order) if d.startswith("Invoice")]
     assert entries(order) == [
@@ -288,8 +294,9 @@ def test_verify_names_a_return_whose_cost_was_not_booked(shop):
     JournalLine.objects.filter(entry__description__startswith="Return ").delete()
     JournalEntry.objects.filter(description__startswith="Return ").delete()
 
-    assert inventory_ledger_value() == D("-10.0000")
+    # 10 mugs came in at 10.00; 3 sold, 2 back: the ledger moved 90.00 in.
+    assert inventory_ledger_value() == D("90.0000")
     assert verify_inventory_account()[0] == [
-        "inventory: the journal's 1300 holds -30.00 but the stock ledger moved -10.00 in and "
-        "out of stock (purchases aside)"
+        "inventory: the journal's 1300 holds 70.00 but the stock ledger moved 90.00 in and "
+        "out of stock"
     ]

@@ -53,8 +53,9 @@ def test_the_accountant_reads_the_trial_balance_and_downloads_the_journal(
 
     expect(page.locator("h1")).to_have_text("Trial balance")
     totals = page.locator("#trial-balance-totals")
-    expect(totals.locator(".debits")).to_have_text("104.90")  # 74.90 cash + 30.00 cost
-    expect(totals.locator(".credits")).to_have_text("104.90")
+    # 74.90 cash + 30.00 cost of the sale + 150.00 of goods received this morning
+    expect(totals.locator(".debits")).to_have_text("254.90")
+    expect(totals.locator(".credits")).to_have_text("254.90")
     sales = page.locator("tr[data-account='4000']")
     expect(sales.locator(".credits")).to_have_text("62.41")
     expect(page.locator("#books-not-tied")).to_have_count(0)
@@ -68,10 +69,15 @@ def test_the_accountant_reads_the_trial_balance_and_downloads_the_journal(
     assert sorted((r["account_code"], r["debit"], r["credit"]) for r in rows) == [
         ("1000", "74.90", "0.00"),
         ("1300", "0.00", "30.00"),
+        ("1300", "150.00", "0.00"),
+        ("2050", "0.00", "150.00"),
         ("2100", "0.00", "12.49"),
         ("4000", "0.00", "62.41"),
         ("5000", "30.00", "0.00"),
     ]
-    assert {r["description"] for r in rows} == {"Sale R-PT1-000001"}
+    assert {r["description"] for r in rows} == {
+        "Sale R-PT1-000001",
+        "Goods received from suppliers: delivery DN-TEST",
+    }
     assert sum(Decimal(r["debit"]) for r in rows) == sum(Decimal(r["credit"]) for r in rows)
     assert offsite_requests == []

@@ -10,6 +10,7 @@ CARD_CLEARING = "1100"
 CHECKS_TO_DEPOSIT = "1150"
 ACCOUNTS_RECEIVABLE = "1200"
 INVENTORY = "1300"
+GOODS_RECEIVED_NOT_INVOICED = "2050"
 VAT_PAYABLE = "2100"
 GIFT_CARD_LIABILITY = "2300"
 STORE_CREDIT_LIABILITY = "2310"
@@ -34,6 +35,11 @@ DEFAULT_CHART: list[tuple[str, str, str]] = [
     (CHECKS_TO_DEPOSIT, "Checks to deposit", "asset"),
     (ACCOUNTS_RECEIVABLE, "Accounts receivable (on account)", "asset"),
     (INVENTORY, "Inventory", "asset"),
+    (
+        GOODS_RECEIVED_NOT_INVOICED,
+        "Goods received, supplier invoice not yet booked",
+        "liability",
+    ),
     (VAT_PAYABLE, "Sales tax / VAT payable", "liability"),
     (GIFT_CARD_LIABILITY, "Gift cards outstanding", "liability"),
     (STORE_CREDIT_LIABILITY, "Store credit outstanding", "liability"),

@@ -206,19 +206,17 @@ def verify_drawer_over_short() -> tuple[list[str], str]:
 
 def inventory_ledger_value() -> Decimal:
     """The value the stock ledger moved into and out of own stock (stores,
-    warehouses, goods in transit) from and to customers, scrap and
-    adjustments, each move at the unit cost it carried. Goods received from
-    (or sent back to) suppliers are left out: purchases are not booked yet, so
-    this is what the inventory account must hold."""
+    warehouses, goods in transit) from and to suppliers, customers, scrap and
+    adjustments, each move at the unit cost it carried: what the inventory
+    account must hold."""
     kinds = dict(Location.objects.values_list("pk", "kind"))
     outside = {pk for pk, kind in kinds.items() if kind in Location.VIRTUAL}
-    suppliers = {pk for pk, kind in kinds.items() if kind == Location.Kind.SUPPLIER}
     total = Decimal(0)
     moves = StockMove.objects.filter(unit_cost__isnull=False).values_list(
         "from_location_id", "to_location_id", "quantity", "unit_cost"
     )
     for source, target, quantity, unit_cost in moves.iterator(5000):
-        if source in suppliers or target in suppliers or (source in outside) == (target in outside):
+        if (source in outside) == (target in outside):
             continue
         value = quantity * unit_cost
         total += value if source in outside else -value
@@ -244,9 +242,6 @@ def verify_inventory_account() -> tuple[list[str], str]:
     if abs(booked - ledger) > CENT / 2 * max(len(entries), 1):
         problems.append(
             f"inventory: the journal's {INVENTORY} holds {booked.quantize(CENT)} but the stock "
-            f"ledger moved {ledger.quantize(CENT)} in and out of stock (purchases aside)"
+            f"ledger moved {ledger.quantize(CENT)} in and out of stock"
         )
-    return problems, (
-        f"inventory: {INVENTORY} in {len(entries)} entries matches the stock ledger "
-        "(purchases aside)"
-    )
+    return problems, (f"inventory: {INVENTORY} in {len(entries)} entries matches the stock ledger")

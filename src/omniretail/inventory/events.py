@@ -30,6 +30,19 @@ class StockAdjusted(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StockPurchased(DomainEvent):
+    """Goods came in from suppliers (value_in, at their purchase cost) or went
+    back to them (value_out, at the average cost): the books follow."""
+
+    name: ClassVar[str] = "stock.purchased"
+    reference_type: str
+    reference_id: str
+    store_id: int | None
+    value_in: str
+    value_out: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class BackordersFilled(DomainEvent):
     """Waiting holds became active: the demands they belong to (order lines)
     may now be complete. [demand_type, demand_id] pairs."""

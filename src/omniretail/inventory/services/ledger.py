@@ -19,7 +19,7 @@ from omniretail.core.audit import audit_record
 from omniretail.core.errors import Conflict, ValidationFailed
 from omniretail.core.events import event_publish
 from omniretail.inventory.domain import moving_average
-from omniretail.inventory.events import StockAdjusted, StockChanged
+from omniretail.inventory.events import StockAdjusted, StockChanged, StockPurchased
 from omniretail.inventory.models import Location, SkuValuation, StockLevel, StockMove
 
 VIRTUAL_NAMES: dict[str, str] = {
@@ -234,7 +234,45 @@ def stock_moves_post(
     if keys:
         event_publish(StockChanged(pairs=keys, reason=reason or reference_type))
     _publish_adjustment(created, kinds, reference_type, reference_id, reason)
+    if suppliers:
+        _publish_purchase(created, suppliers, reference_type, reference_id)
     return negatives
+
+
+def _one_store(location_ids: set[int]) -> int | None:
+    """The store these locations belong to, when it is one (the books' store)."""
+    store_ids = set(
+        Location.objects.filter(pk__in=location_ids, store__isnull=False).values_list(
+            "store_id", flat=True
+        )
+    )
+    return store_ids.pop() if len(store_ids) == 1 else None
+
+
+def _publish_purchase(
+    moves: list[StockMove], suppliers: set[int], reference_type: str, reference_id: str
+) -> None:
+    """Value what came from suppliers or went back to them, so accounting
+    books it to inventory in the same transaction."""
+    value_in = value_out = Decimal(0)
+    places: set[int] = set()
+    for m in moves:
+        value = m.quantity * (m.unit_cost or Decimal(0))
+        if m.from_location_id in suppliers:
+            value_in += value
+            places.add(m.to_location_id)
+        elif m.to_location_id in suppliers:
+            value_out += value
+            places.add(m.from_location_id)
+    event_publish(
+        StockPurchased(
+            reference_type=reference_type,
+            reference_id=reference_id,
+            store_id=_one_store(places),
+            value_in=str(value_in.quantize(CENT)),
+            value_out=str(value_out.quantize(CENT)),
+        )
+    )
 
 
 def _publish_adjustment(
@@ -259,17 +297,12 @@ def _publish_adjustment(
             stores.add(m.to_location_id)
     if not stores:
         return
-    store_ids = set(
-        Location.objects.filter(pk__in=stores, store__isnull=False).values_list(
-            "store_id", flat=True
-        )
-    )
     event_publish(
         StockAdjusted(
             reference_type=reference_type,
             reference_id=reference_id,
             reason=reason,
-            store_id=store_ids.pop() if len(store_ids) == 1 else None,
+            store_id=_one_store(stores),
             value_lost=str(lost.quantize(CENT)),
             value_found=str(found.quantize(CENT)),
         )
