@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from omniretail.core.sql import row_insert_unless_taken, rows_insert
+from omniretail.customers.models import Customer
 from omniretail.orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +58,14 @@ def test_an_insert_unless_taken_writes_nothing_when_the_unique_values_are_taken(
         assert not connection.needs_rollback
         assert Order.objects.filter(external_id="B-1").count() == 1
     assert Order.objects.get(external_id="B-1").total_gross == Decimal("12.50")
+
+
+def test_an_insert_unless_taken_names_an_expression_of_a_unique_index(db):
+    # Customers are unique by LOWER(email): the conflict target is that expression.
+    first = Customer(first_name="Léa", email="Lea@Example.com", search_key="lea")
+    assert row_insert_unless_taken(first, (Lower("email"),))
+    again = Customer(first_name="Other", email="lea@example.COM", search_key="other")
+    with transaction.atomic():
+        assert not row_insert_unless_taken(again, (Lower("email"),))
+        assert not connection.needs_rollback
+    assert list(Customer.objects.values_list("first_name", flat=True)) == ["Léa"]

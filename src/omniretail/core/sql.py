@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection, models
+from django.db.models.sql.query import Query
 
 
 def placeholders(count: int) -> str:
@@ -66,8 +67,28 @@ def _prepared(model: type[models.Model]) -> tuple[tuple[str, models.Field, bool]
 _AS_IS = (str, int, bool, type(None))
 
 
+Unique = tuple[str | models.Expression, ...]
+
+
+def _conflict_target(model: type[models.Model], unique: Unique) -> str:
+    """Field names or expressions (e.g. Lower("email")) of a unique
+    constraint, as ON CONFLICT names them: compiled without table alias,
+    the way Django writes them in the index."""
+    query = Query(model, alias_cols=False)
+    compiler = query.get_compiler(connection=connection)
+    parts = []
+    for item in unique:
+        if isinstance(item, str):
+            parts.append(connection.ops.quote_name(model._meta.get_field(item).column))
+        else:
+            sql, params = compiler.compile(item.resolve_expression(query))
+            assert not params, "a conflict target takes no parameters"
+            parts.append(f"({sql})")
+    return ", ".join(parts)
+
+
 @cache
-def _insert_sql(model: type[models.Model], rows: int, unique: tuple[str, ...] = ()) -> str:
+def _insert_sql(model: type[models.Model], rows: int, unique: Unique = ()) -> str:
     # Names come from the model's metadata; every value is a placeholder.
     fields, generated = _fields(model)
     quote = connection.ops.quote_name
@@ -78,8 +99,7 @@ def _insert_sql(model: type[models.Model], rows: int, unique: tuple[str, ...] = 
         f"({columns}) VALUES {', '.join([one] * rows)}"
     )
     if unique:
-        target = ", ".join(quote(model._meta.get_field(name).column) for name in unique)
-        sql += f" ON CONFLICT ({target}) DO NOTHING"
+        sql += f" ON CONFLICT ({_conflict_target(model, unique)}) DO NOTHING"
     if generated:
         sql += f" RETURNING {quote(model._meta.pk.column or 'id')}"
     return sql
@@ -102,9 +122,11 @@ def rows_insert(objs: Sequence[models.Model]) -> None:
         _saved(obj)
 
 
-def row_insert_unless_taken(obj: models.Model, unique: tuple[str, ...]) -> bool:
+def row_insert_unless_taken(obj: models.Model, unique: Unique) -> bool:
     """INSERT one unsaved instance unless a row already holds its values of
-    the `unique` fields (which a unique constraint covers): False then, and
+    the `unique` fields or expressions (exactly those of one unique
+    constraint or index, e.g. ("channel", "external_id") or
+    (Lower("email"),)): False then, and
     nothing is written. `ON CONFLICT … DO NOTHING` instead of catching the
     IntegrityError, so the caller needs no savepoint to go on. A concurrent
     insert of the same values that has not committed yet is waited for."""

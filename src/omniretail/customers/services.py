@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from omniretail.core.access import SYSTEM, Actor
@@ -24,6 +25,7 @@ from omniretail.core.audit import audit_record
 from omniretail.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from omniretail.core.events import event_publish
 from omniretail.core.models import Channel
+from omniretail.core.sql import row_insert_unless_taken
 from omniretail.customers.domain import (
     CONSENT_PURPOSES,
     PhoneInvalid,
@@ -257,23 +259,36 @@ def _match_or_create(
         # lets two creators each hold one index entry and wait for the other's.
         card_now = identity.loyalty_card if not identity.email else None
         first = first_name or (identity.email or "").split("@")[0]
-        try:
-            with transaction.atomic():
-                found = Customer.objects.create(
-                    first_name=first,
-                    last_name=last_name,
-                    email=identity.email,
-                    phone=identity.phone,
-                    phone_e164=identity.phone_e164,
-                    loyalty_card=card_now,
-                    search_key=search_key(first, last_name, identity.email),
-                )
-                created = True
-        except IntegrityError:
-            # Someone created this e-mail or card meanwhile: that row decides.
+        candidate = Customer(
+            first_name=first,
+            last_name=last_name,
+            email=identity.email,
+            phone=identity.phone,
+            phone_e164=identity.phone_e164,
+            loyalty_card=card_now,
+            search_key=search_key(first, last_name, identity.email),
+        )
+        if identity.email:
+            # ON CONFLICT on the e-mail: no savepoint (an order's intake books
+            # many new customers); a concurrent creator's row decides.
+            created = row_insert_unless_taken(candidate, (Lower("email"),))
+        else:
+            try:
+                with transaction.atomic():
+                    candidate.save(force_insert=True)
+                    created = True
+            except IntegrityError:
+                created = False  # someone took this card meanwhile: that row decides
+        if created:
+            found = candidate
+        else:
             found, matched_by = _match(identity)
             if found is None:
-                raise
+                raise Conflict(
+                    "This customer was being recorded by someone else at the same moment; "
+                    "send the request again.",
+                    field="email" if identity.email else "loyalty_card",
+                )
     # What the customer lacks is filled in (a new customer: the card, if any).
     _enrich(found, identity, first_name, last_name)
     if consents:
