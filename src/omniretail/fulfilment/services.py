@@ -122,7 +122,7 @@ def _hold(
         channel_id=order.channel_id,
         actor=SYSTEM,
         hints=hints,
-        savepoint=False,  # a refusal writes nothing; order_route's block covers the rest
+        savepoint=False,  # order_route's retry savepoint covers it
     )
 
 
@@ -255,19 +255,16 @@ def _route(
             rules,
         )
         try:
-            # A refused hold writes nothing: the next attempt needs no savepoint.
-            held = _hold(order, plan, requirements, places.hints)
+            with transaction.atomic():
+                held = _hold(order, plan, requirements, places.hints)
+                fallback = pickup.pk if pickup else _first_location(places.candidates)
+                backordered, waiting = _wait(order, plan, requirements, fallback)
+                decision = _record(order, plan, backordered, actor, places.codes, sku_codes)
+                return decision, held + waiting
         except InsufficientStock as exc:
             last = exc
             if exc.extra.get("final"):
                 break  # not a race: the stock is not there
-            continue
-        # From here a refusal is final (a product not sold on backorder); the
-        # caller's block (order_route's, or a new order's) undoes the holds.
-        fallback = pickup.pk if pickup else _first_location(places.candidates)
-        backordered, waiting = _wait(order, plan, requirements, fallback)
-        decision = _record(order, plan, backordered, actor, places.codes, sku_codes)
-        return decision, held + waiting
     assert last is not None
     raise last
 

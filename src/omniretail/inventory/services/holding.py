@@ -93,13 +93,10 @@ def levels_hold(
     totals: dict[tuple[int, int], int], buffers: dict[int, int]
 ) -> tuple[list[tuple[int, int]], Refusal | None]:
     """Hold `totals[(sku_id, location_id)]` units of each pair, keeping the
-    location's buffer free, all or nothing. Returns the pairs that could not
-    be held, in order, and the refusal's explanation when the hold statement
-    already read it (else None: see refusal_read).
-
-    A refused hold holds nothing: what the statement could hold of the other
-    pairs is given back at once (their rows stay locked), so the caller has
-    nothing to roll back and needs no savepoint to try again."""
+    location's buffer free. Returns the pairs that could not be held, in
+    order (the caller rolls back when there are any), and the refusal's
+    explanation when the hold statement already read it (else None: see
+    refusal_read)."""
     pairs = sorted(totals)
     if not pairs:
         return [], None
@@ -122,26 +119,7 @@ def levels_hold(
             params += [sku_id, location_id, quantity, quantity + buffers.get(location_id, 0)]
         cursor.execute(_hold_many_sql(len(pairs), lock=connection.vendor == "postgresql"), params)
         held = {(sku_id, location_id) for sku_id, location_id in cursor.fetchall()}
-        short = [pair for pair in pairs if pair not in held]
-        if short and held:
-            back = sorted(held)
-            cursor.execute(
-                _UNHOLD_SQL.format(values=_values(len(back), 3)),
-                [
-                    v
-                    for sku_id, location_id in back
-                    for v in (sku_id, location_id, totals[(sku_id, location_id)])
-                ],
-            )
-    return short, None
-
-
-# Gives back what a refused hold of several pairs could hold of the others.
-_UNHOLD_SQL = (
-    f"WITH given (sku_id, location_id, quantity) AS (VALUES {{values}}) "  # noqa: S608
-    f"UPDATE {_LEVELS} SET reserved = {_LEVELS}.reserved - g.quantity FROM given g "
-    f"WHERE {_LEVELS}.sku_id = g.sku_id AND {_LEVELS}.location_id = g.location_id"
-)
+    return [pair for pair in pairs if pair not in held], None
 
 
 @dataclass(frozen=True)

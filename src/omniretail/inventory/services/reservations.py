@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -214,11 +216,6 @@ def stock_reserve_demands(
     savepoint that lets a refusal propagate: it saves the second savepoint's
     round trips (and reads the kits first, having no point to roll back to)."""
     args = (demands, demand_type, actor, channel_id, expires_at)
-    # A refused hold writes nothing (levels_hold gives back what it took), so
-    # the refusal is raised once its block has ended normally: a rollback,
-    # even to a savepoint, makes psycopg drop every statement it prepared on
-    # the connection, and a caller inside its own transaction (an order's
-    # routing) can plan again without a savepoint.
     if hints is not None or not savepoint:
         with transaction.atomic(savepoint=savepoint):
             kits = (
@@ -226,24 +223,35 @@ def stock_reserve_demands(
                 if hints is not None
                 else kit_components({line.sku_id for lines in demands.values() for line in lines})
             )
-            outcome = _reserve_demands(*args, hints, kits)
-        return _refused_raise(outcome)
+            return _refused_raise(_reserve_demands(*args, hints, kits))
     try:
-        with transaction.atomic():
-            outcome = _reserve_demands(*args, None, None)
-        return _refused_raise(outcome)
+        return _refused_raise(_unless_refused(_reserve_demands, *args, None, None))
     except _KitsAmongLines as found:
         kits = found.kits
-    with transaction.atomic():
-        outcome = _reserve_demands(*args, None, kits)
-    return _refused_raise(outcome)
+    return _refused_raise(_unless_refused(_reserve_demands, *args, None, kits))
 
 
 class _Refused:
-    """A refused hold, which wrote nothing: `error` to raise."""
+    """A hold that was refused: `error` to raise; `clean` when the refused
+    statement held nothing, so there is nothing to roll back."""
 
-    def __init__(self, error: Exception) -> None:
-        self.error = error
+    def __init__(self, error: Exception, *, clean: bool) -> None:
+        self.error, self.clean = error, clean
+
+
+def _unless_refused(
+    attempt: Callable[..., list[Reservation] | _Refused], *args: Any
+) -> list[Reservation] | _Refused:
+    """Run `attempt` in its own atomic block. A refusal that wrote nothing
+    leaves the block normally instead of rolling it back: a rollback (or a
+    rollback to a savepoint) makes psycopg drop every statement it prepared
+    on the connection, so a sold-out SKU's refusals would have the next
+    requests parsed and planned again."""
+    with transaction.atomic():
+        outcome = attempt(*args)
+        if isinstance(outcome, _Refused) and not outcome.clean:
+            raise outcome.error
+    return outcome
 
 
 def _refused_raise(outcome: list[Reservation] | _Refused) -> list[Reservation]:
@@ -288,9 +296,9 @@ def _reserve_demands(
     hints: ReserveHints | None,
     kits: dict[int, dict[int, int]] | None,
 ) -> list[Reservation] | _Refused:
-    """`kits` None: not read yet (see stock_reserve_demands). A refused hold
-    is returned, not raised: it wrote nothing, and the caller raises it once
-    its atomic block has ended without a rollback."""
+    """`kits` None: not read yet (see stock_reserve_demands). A refusal is
+    returned, not raised, to let the caller skip the rollback when nothing
+    was held."""
     every = [line for lines in demands.values() for line in lines]
     _positive(every)
     stores = hints.location_stores if hints is not None else _stores(actor, every)
@@ -319,14 +327,15 @@ def _reserve_demands(
     short, refusal = levels_hold(totals, buffers)
     if short:
         refusal = refusal or refusal_read(short)
+        clean = len(short) == len(totals)  # every pair refused: nothing held
         if kits is None and refusal.kits:
-            return _Refused(_KitsAmongLines(refusal.kits))
+            return _Refused(_KitsAmongLines(refusal.kits), clean=clean)
         try:
             if stores is None:
                 _locations_exist(every, short, refusal.locations)
         except ValidationFailed as bad:
-            return _Refused(bad)
-        return _Refused(_insufficient(short, totals, refusal))
+            return _Refused(bad, clean=clean)
+        return _Refused(_insufficient(short, totals, refusal), clean=clean)
     reservations = [
         Reservation(
             sku_id=sku_id,
@@ -368,9 +377,8 @@ def stock_reserve_for_channel(
 
     The plan is made from a read, but the hold itself is the conditional
     update: when another channel took the stock in between, the plan is
-    made again (up to `attempts` times). A refused hold writes nothing, so
-    the attempts need no savepoint, and a refusal is raised after the block
-    has ended normally (see stock_reserve_demands)."""
+    made again (up to `attempts` times) inside a savepoint — the only one:
+    nothing is written outside it."""
     _positive(lines)
     require(actor, "stock.reserve")
     variants = {
@@ -389,16 +397,16 @@ def stock_reserve_for_channel(
     for line in lines:
         wanted[line.sku_id] += line.quantity
     last_error: InsufficientStock | None = None
-    with transaction.atomic():
-        for _ in range(max(attempts, 1)):
-            try:
+    for _ in range(max(attempts, 1)):
+        try:
+            with transaction.atomic():
                 return _reserve_planned(
                     wanted, variants, kits, channel_id, demand_type, demand_id, expires_at
                 )
-            except InsufficientStock as exc:
-                last_error = exc
-                if exc.extra.get("final"):
-                    break
+        except InsufficientStock as exc:
+            last_error = exc
+            if exc.extra.get("final"):
+                break
     assert last_error is not None
     raise last_error
 
