@@ -405,4 +405,12 @@ def test_a_refused_hold_that_held_nothing_leaves_its_block_without_a_rollback(sh
     )
     assert [sql for sql in sent if sql.startswith("ROLLBACK TO SAVEPOINT")]
     assert _level(shop.candle, shop.floor).reserved == 0
-    assert not Reservation.objects.filter(demand_id__in=["r2", "r3"]).exists()
+    # Two lines, both refused: the statement locked both rows; the rollback
+    # releases them, so a retry in this transaction locks rows in order again.
+    sent.clear()
+    hold(
+        [ReserveLine(shop.candle.pk, shop.floor.pk, 9), ReserveLine(shop.mug.pk, shop.floor.pk, 2)],
+        "r4",
+    )
+    assert [sql for sql in sent if sql.startswith("ROLLBACK TO SAVEPOINT")]
+    assert not Reservation.objects.filter(demand_id__in=["r2", "r3", "r4"]).exists()

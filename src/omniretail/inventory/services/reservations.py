@@ -233,7 +233,7 @@ def stock_reserve_demands(
 
 class _Refused:
     """A hold that was refused: `error` to raise; `clean` when the refused
-    statement held nothing, so there is nothing to roll back."""
+    statement held and locked nothing, so there is nothing to roll back."""
 
     def __init__(self, error: Exception, *, clean: bool) -> None:
         self.error, self.clean = error, clean
@@ -327,7 +327,11 @@ def _reserve_demands(
     short, refusal = levels_hold(totals, buffers)
     if short:
         refusal = refusal or refusal_read(short)
-        clean = len(short) == len(totals)  # every pair refused: nothing held
+        # One pair refused: its conditional UPDATE wrote and locked nothing.
+        # Several: the hold statement locked every row (and may have held
+        # some), so the block must roll back to release them before anyone
+        # tries again in this transaction, or rows would be locked out of order.
+        clean = len(totals) == 1
         if kits is None and refusal.kits:
             return _Refused(_KitsAmongLines(refusal.kits), clean=clean)
         try:
